@@ -1,0 +1,259 @@
+"""Benchmark: distribution matching vs random selection on real data, plus DM iteration cost.
+
+Every cell (dataset x method x ipc) runs in its own process, so the peak memory reported is that
+cell's. Figures: test accuracy of the default CondensedEvaluator (ConvNet-3 for images, 5
+networks, 300 epochs, final epoch), condensation time, peak resident memory.
+
+Usage::
+
+    python benchmarks/bench_dm.py                          # the whole quick (CPU) table
+    python benchmarks/bench_dm.py --datasets digits --ipc 1 10
+    python benchmarks/bench_dm.py --speed-only             # DM iteration cost ratio on MNIST
+    python benchmarks/bench_dm.py --budget paper --device cuda
+
+Results are printed as a markdown table and written as JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+#: DM settings per budget and dataset. "quick" fits every condensation into 10 minutes on a
+#: 2-core CPU; "paper" is the DM paper's setting (20,000 iterations, 256 real images per class).
+BUDGETS = {
+    "quick": {
+        "digits": {"max_iter": 1000, "strategy__batch_real": 256},
+        "mnist": {"max_iter": 300, "strategy__batch_real": 64},
+        "cifar10": {"max_iter": 300, "strategy__batch_real": 64},
+    },
+    "paper": {
+        "digits": {"max_iter": 20000, "strategy__batch_real": 256},
+        "mnist": {"max_iter": 20000, "strategy__batch_real": 256},
+        "cifar10": {"max_iter": 20000, "strategy__batch_real": 256},
+    },
+}
+#: No horizontal flips for digits (DESIGN.md, DSA).
+FLIP = {"digits": False, "mnist": False, "cifar10": True}
+
+
+def load(dataset: str, data_root: str | None):
+    """(X_train, y_train, X_test, y_test) of a real dataset."""
+    from condensekit.data import load_cifar10_subset, load_digits_split, load_mnist
+
+    if dataset == "digits":
+        X_train, X_test, y_train, y_test = load_digits_split(test_size=0.3, random_state=0)
+        return X_train, y_train, X_test, y_test
+    if dataset == "mnist":
+        return (*load_mnist(data_root, train=True), *load_mnist(data_root, train=False))
+    if dataset == "cifar10":
+        return load_cifar10_subset(data_root)[:4]
+    raise ValueError(f"unknown dataset {dataset!r}")
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_cell(args) -> dict:
+    """One condensation and its evaluation, in this process."""
+    import torch
+
+    from condensekit import CondensedEvaluator, DatasetCondenser
+
+    X_train, y_train, X_test, y_test = load(args.dataset, args.data_root)
+    params = {"ipc": args.ipc_one, "random_state": args.seed, "device": args.device, "verbose": 0}
+    if args.method != "random":
+        params |= BUDGETS[args.budget][args.dataset] | {"augment__flip": FLIP[args.dataset]}
+    cond = DatasetCondenser(args.method, **params).fit(X_train, y_train)
+    evaluator = CondensedEvaluator(
+        n_models=args.n_models, random_state=args.seed, device=args.device
+    )
+    res = evaluator.evaluate(cond, X_test, y_test)
+    out = {
+        "dataset": args.dataset,
+        "method": args.method,
+        "ipc": args.ipc_one,
+        "budget": args.budget if args.method != "random" else "-",
+        "settings": {k: v for k, v in params.items() if k != "verbose"},
+        "seed": args.seed,
+        "acc_mean": res.mean,
+        "acc_std": res.std,
+        "accuracies": res.accuracies,
+        "fit_time_s": cond.fit_time_,
+        "eval_time_s": res.time,
+        "n_iter": cond.n_iter_,
+        "peak_rss_mib": peak_rss_mib(),
+        "device": cond.device_,
+    }
+    if torch.cuda.is_available() and cond.device_.startswith("cuda"):
+        out["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def dm_iteration_cost(data_root: str | None, device: str, repeats: int = 5) -> dict:
+    """Time of one full DM iteration vs the network passes it cannot avoid (MNIST, ipc=10).
+
+    The full iteration is measured black-box from ``fit_time_`` of two fits that differ only in
+    ``max_iter``: ``(T(1 + k) - T(1)) / k`` (setup and the first iteration cancel out). The
+    passes are a no-grad forward of 10 x 256 real images plus forward and backward of the 100
+    synthetic images through the same ConvNet-3.
+    """
+    import torch
+
+    from condensekit import DatasetCondenser
+    from condensekit._torch_utils import resolve_device
+    from condensekit.models import build_model
+
+    X, y = load("mnist", data_root)[:2]
+    common = {
+        "ipc": 10,
+        "random_state": 0,
+        "device": device,
+        "verbose": 0,
+        "strategy__batch_real": 256,
+        "augment__flip": False,
+    }
+    k = repeats
+    t1 = DatasetCondenser("dm", max_iter=1, **common).fit(X, y).fit_time_
+    tk = DatasetCondenser("dm", max_iter=1 + k, **common).fit(X, y).fit_time_
+    per_iter = (tk - t1) / k
+
+    dev = resolve_device(device)
+    gen = torch.Generator(device=dev).manual_seed(0)
+    net = build_model("convnet", (1, 28, 28), 10, generator=gen, device=dev).requires_grad_(False)
+    x = torch.as_tensor(X[:2560], dtype=torch.float32, device=dev)[:, None] / 255
+    s = torch.as_tensor(X[-100:], dtype=torch.float32, device=dev)[:, None].div(255)
+    s.requires_grad_(True)
+
+    def passes():
+        with torch.no_grad():
+            net.embed(x)
+        net.embed(s).sum().backward()
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    passes()  # warm-up
+    start = time.perf_counter()
+    for _ in range(k):
+        passes()
+    pass_time = (time.perf_counter() - start) / k
+    return {
+        "dm_iteration_s": per_iter,
+        "network_passes_s": pass_time,
+        "ratio": per_iter / pass_time,
+        "real_per_class": 256,
+        "ipc": 10,
+        "iterations_timed": k,
+        "device": str(dev),
+    }
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table of the cells."""
+    lines = [
+        "| dataset | method | ipc | budget | accuracy % (mean ± std) | fit s | peak MiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['dataset']} | {r['method']} | {r['ipc']} | {r['budget']} | "
+            f"{100 * r['acc_mean']:.2f} ± {100 * r['acc_std']:.2f} | {r['fit_time_s']:.1f} | "
+            f"{r['peak_rss_mib']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["digits", "mnist", "cifar10"])
+    parser.add_argument("--methods", nargs="+", default=["random", "dm"])
+    parser.add_argument(
+        "--ipc",
+        nargs="+",
+        type=int,
+        default=None,
+        help="default: 1 10 for digits and MNIST, 10 for CIFAR-10",
+    )
+    parser.add_argument("--budget", choices=sorted(BUDGETS), default="quick")
+    parser.add_argument("--n-models", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--out", default="benchmarks/results/dm.json")
+    parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument("--no-speed", action="store_true")
+    # internal: run one cell and print its JSON
+    parser.add_argument("--cell", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--dataset", help=argparse.SUPPRESS)
+    parser.add_argument("--method", help=argparse.SUPPRESS)
+    parser.add_argument("--ipc-one", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.cell:
+        print(json.dumps(run_cell(args)))
+        return
+
+    rows: list[dict] = []
+    if not args.speed_only:
+        for dataset in args.datasets:
+            ipcs = args.ipc or ([10] if dataset == "cifar10" else [1, 10])
+            for ipc in ipcs:
+                for method in args.methods:
+                    cmd = [
+                        sys.executable,
+                        __file__,
+                        "--cell",
+                        "--dataset",
+                        dataset,
+                        "--method",
+                        method,
+                        "--ipc-one",
+                        str(ipc),
+                        "--budget",
+                        args.budget,
+                        "--n-models",
+                        str(args.n_models),
+                        "--seed",
+                        str(args.seed),
+                        "--device",
+                        args.device,
+                    ]
+                    if args.data_root:
+                        cmd += ["--data-root", args.data_root]
+                    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+                    row = json.loads(out.stdout.strip().splitlines()[-1])
+                    rows.append(row)
+                    print(
+                        f"{dataset} {method} ipc={ipc}: {100 * row['acc_mean']:.2f} ± "
+                        f"{100 * row['acc_std']:.2f} %  fit {row['fit_time_s']:.1f} s  "
+                        f"peak {row['peak_rss_mib']:.0f} MiB",
+                        flush=True,
+                    )
+        print(table(rows))
+    speed = None if args.no_speed else dm_iteration_cost(args.data_root, args.device)
+    if speed:
+        print(
+            f"DM iteration (MNIST, ipc=10, 256 real/class): {speed['dm_iteration_s']:.3f} s; "
+            f"network passes alone: {speed['network_passes_s']:.3f} s; ratio "
+            f"{speed['ratio']:.3f}"
+        )
+    report = {
+        "cells": rows,
+        "dm_iteration_cost": speed,
+        "machine": {"platform": platform.platform(), "python": platform.python_version()},
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

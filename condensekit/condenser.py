@@ -1,0 +1,320 @@
+"""DatasetCondenser: learn a tiny synthetic training set with any registered method."""
+
+from __future__ import annotations
+
+import logging
+import time
+from numbers import Integral
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ._torch_utils import make_generator, resolve_device, seed_from_random_state
+from ._validation import (
+    BOOLEAN,
+    NONE,
+    RANDOM_STATE,
+    Check,
+    Dynamic,
+    InstanceOf,
+    Interval,
+    InvalidParameterError,
+    Options,
+    validate_params,
+)
+from .augment import AUGMENTATIONS, build_augment
+from .base import BaseCondenser, PreparedData, prepare_training_data
+from .data.adapters import Normalizer
+from .methods import METHODS, list_methods
+from .models import build_model, resolve_model_name
+from .strategies.base import FitContext, Method, RealData
+
+logger = logging.getLogger("condensekit")
+
+
+def _is_shape(value: Any) -> bool:
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) in (2, 3)
+        and all(isinstance(v, Integral) and not isinstance(v, bool) and v > 0 for v in value)
+    )
+
+
+def _is_augment(value: Any) -> bool:
+    return callable(value) and hasattr(value, "draw")
+
+
+class DatasetCondenser(BaseCondenser):
+    """Condense a labelled dataset into a few synthetic samples per class.
+
+    Parameters
+    ----------
+    method : str, default="dm"
+        A registered method (see :func:`condensekit.list_methods`): ``"dm"`` (distribution
+        matching) or ``"random"`` (random real samples; a baseline).
+    ipc : int, default=10
+        Samples per class in the condensed set. Methods that start from or keep real samples
+        need every class to hold at least ``ipc`` samples.
+    max_iter : int or None, default=None
+        Outer iterations; ``None`` uses the method's paper setting (20,000 for ``"dm"``).
+        Ignored by selections.
+    device : str or torch.device, default="auto"
+        ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+    random_state : int, RandomState or None, default=None
+        Seeds the single ``torch.Generator`` that every random draw of the fit uses. The same
+        value on the same device gives the same condensed set. The global RNGs are never touched.
+    model : str, default="auto"
+        Network used for matching: ``"convnet"``, ``"mlp"`` or a torchvision model name;
+        ``"auto"`` is ``"convnet"`` for images and ``"mlp"`` for rows of features. Its settings
+        are given as ``model__<name>`` (``model__width=64``, ``model__depth=2``...).
+    augment : "auto", None, str or augmentation object, default="auto"
+        Siamese augmentation while matching. ``"auto"`` uses the method's default on images
+        (``"dsa"`` for ``"dm"``) and none on rows. Settings go as ``augment__<name>``
+        (``augment__flip=False`` for digits).
+    init : {"auto", "real", "noise"}, default="auto"
+        Start of the synthetic samples: random real samples of each class, or Gaussian noise
+        (in normalised space). ``"auto"`` uses the method's default (``"real"``).
+    input_shape : tuple of int or None, default=None
+        ``(H, W)`` or ``(C, H, W)`` to read flat rows ``(n, d)`` as images. Condensed rows come
+        back flat.
+    verbose : int or bool, default=1
+        0 is silent; 1 shows a progress bar; messages go to the ``"condensekit"`` logger.
+    **kwargs
+        Method settings as ``strategy__<name>`` (``strategy__lr_syn=0.5``,
+        ``strategy__batch_real=64``), network settings as ``model__<name>`` and augmentation
+        settings as ``augment__<name>``. They take part in ``get_params``, ``set_params``,
+        ``clone`` and grid searches.
+
+    Attributes
+    ----------
+    X_syn_ : numpy.ndarray
+        The condensed samples in the caller's layout, value scale and (floating) dtype;
+        selections return the caller's rows unchanged.
+    y_syn_ : numpy.ndarray
+        Their labels in the caller's label space, grouped by class.
+    classes_ : numpy.ndarray
+        The sorted class labels.
+    n_features_in_ : int
+        Values per sample.
+    sample_indices_ : numpy.ndarray
+        Rows of ``X`` that were kept (selection methods only).
+    history_ : numpy.ndarray
+        Matching loss of every outer iteration (empty for selections).
+    n_iter_ : int
+        Outer iterations run.
+    method_ : Method
+        The strategy object used, with its settings.
+    model_name_ : str
+        The network actually used for matching.
+    augment_ : object or None
+        The augmentation actually used.
+    normalizer_ : Normalizer
+        Per-channel (or per-feature) mean and std of the real training data.
+    input_layout_ : InputLayout
+        How the caller's samples were read.
+    device_ : str
+        Device the fit ran on.
+    seed_ : int
+        Seed of the fit's generator (reproduces a fit made with ``random_state=None``).
+    fit_time_ : float
+        Seconds spent in the method.
+
+    Examples
+    --------
+    >>> from condensekit import DatasetCondenser
+    >>> from condensekit.data import load_digits_split
+    >>> X_train, X_test, y_train, y_test = load_digits_split()
+    >>> cond = DatasetCondenser("dm", ipc=1, max_iter=20, verbose=0, random_state=0,
+    ...                         augment__flip=False).fit(X_train, y_train)
+    >>> X_syn, y_syn = cond.transform()
+    >>> X_syn.shape, y_syn.tolist()
+    ((10, 8, 8), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    """
+
+    _routed_prefixes: ClassVar[tuple[str, ...]] = ("strategy", "model", "augment")
+    _parameter_constraints: ClassVar[dict] = {
+        "method": [Dynamic(list_methods)],
+        "ipc": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [NONE, Interval(Integral, 1, None, closed="left")],
+        "device": [InstanceOf((str, torch.device), "a device string or a torch.device")],
+        "random_state": [RANDOM_STATE],
+        "model": [InstanceOf((str,), "a model name (str)")],
+        "augment": [
+            Options(["auto", None]),
+            Dynamic(AUGMENTATIONS.names),
+            Check(_is_augment, "an augmentation object with draw() and __call__()"),
+        ],
+        "init": [Options(["auto", "real", "noise"])],
+        "input_shape": [NONE, Check(_is_shape, "a tuple (H, W) or (C, H, W) of positive ints")],
+        "verbose": [BOOLEAN, Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        method: str = "dm",
+        ipc: int = 10,
+        *,
+        max_iter: int | None = None,
+        device: str | torch.device = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        model: str = "auto",
+        augment: Any = "auto",
+        init: str = "auto",
+        input_shape: tuple[int, ...] | None = None,
+        verbose: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        self.method = method
+        self.ipc = ipc
+        self.max_iter = max_iter
+        self.device = device
+        self.random_state = random_state
+        self.model = model
+        self.augment = augment
+        self.init = init
+        self.input_shape = input_shape
+        self.verbose = verbose
+        self._store_routed(kwargs)
+
+    def _build_method(self) -> Method:
+        """The strategy object of ``method`` with its ``strategy__`` settings, validated."""
+        cls = METHODS.get(self.method)
+        settings = self.routed_params("strategy")
+        accepted = cls._get_param_names()
+        unknown = sorted(set(settings) - set(accepted))
+        if unknown:
+            raise InvalidParameterError(
+                f"Method {self.method!r} has no setting {unknown[0]!r} (given as "
+                f"strategy__{unknown[0]}); its settings are {accepted}."
+            )
+        strategy = cls(**settings)
+        strategy.validate()
+        return strategy
+
+    def _resolve_init(self, strategy: Method) -> str:
+        if not strategy.learns_samples:
+            if self.init not in ("auto", "real"):
+                raise InvalidParameterError(
+                    f"init={self.init!r} has no meaning for the selection method "
+                    f"{self.method!r}, which keeps real samples; use init='auto'."
+                )
+            return "real"
+        return strategy.default_init if self.init == "auto" else self.init
+
+    def _resolve_augment(self, strategy: Method, is_image: bool) -> Any:
+        spec = self.augment
+        if spec == "auto":
+            spec = strategy.default_augment if is_image and strategy.learns_samples else None
+            if spec is None:  # augment__ settings apply only where the method augments
+                return None
+        elif spec is not None and not is_image:
+            raise InvalidParameterError(
+                f"augment={self.augment!r} needs images, but X holds rows of features; pass "
+                "input_shape=(H, W) to read rows as images, or augment=None."
+            )
+        return build_augment(spec, **self.routed_params("augment"))
+
+    def _check_budget(self, prepared: PreparedData, needs_real: bool) -> None:
+        counts = prepared.class_counts
+        smallest = int(np.argmin(counts))
+        if needs_real and self.ipc > counts[smallest]:
+            raise InvalidParameterError(
+                f"ipc={self.ipc} is larger than class "
+                f"{prepared.classes[smallest].tolist()!r} holds "
+                f"({counts[smallest]} samples); method {self.method!r} with init='real' needs "
+                "ipc real samples of every class. Lower ipc (or use init='noise')."
+            )
+
+    def _fit_state(self, X: Any, y: Any) -> dict[str, Any]:
+        name = type(self).__name__
+        self.check_unexpected_params()
+        validate_params(name, self.get_params(deep=False), self._parameter_constraints)
+        strategy = self._build_method()
+        init = self._resolve_init(strategy)
+        device = resolve_device(self.device, name)
+        prepared = prepare_training_data(X, y, self.input_shape, name)
+        layout = prepared.layout
+        self._check_budget(prepared, strategy.needs_real_samples(init))
+        augment = self._resolve_augment(strategy, layout.is_image)
+        model_name = resolve_model_name(self.model, layout.is_image)
+        model_kwargs = self.routed_params("model")
+        seed = seed_from_random_state(self.random_state)
+        generator = make_generator(seed, device)
+        n_classes = len(prepared.classes)
+
+        def make_network() -> torch.nn.Module:
+            return build_model(
+                model_name,
+                layout.internal_shape,
+                n_classes,
+                generator=generator,
+                device=device,
+                **model_kwargs,
+            )
+
+        if strategy.learns_samples:
+            make_network()  # fail fast on a network that cannot take these inputs
+        normalizer = Normalizer.fit(prepared.X)
+        data = RealData(
+            normalizer.normalize(prepared.X).to(device),
+            torch.as_tensor(prepared.y, device=device),
+            n_classes,
+        )
+        ctx = FitContext(
+            data=data,
+            ipc=int(self.ipc),
+            max_iter=int(self.max_iter or strategy.paper_max_iter)
+            if strategy.learns_samples
+            else 0,
+            init=init,
+            device=device,
+            generator=generator,
+            make_network=make_network,
+            augment=augment,
+            verbose=int(self.verbose),
+            description=f"{self.method} ipc={self.ipc}",
+        )
+        logger.info(
+            "%s: method=%s ipc=%d classes=%d samples=%d device=%s iterations=%d",
+            name,
+            self.method,
+            self.ipc,
+            n_classes,
+            len(prepared.y),
+            device,
+            ctx.max_iter,
+        )
+        start = time.perf_counter()
+        result = strategy.run(ctx)
+        fit_time = time.perf_counter() - start
+        logger.info("%s: %s finished in %.1f s", name, self.method, fit_time)
+
+        state: dict[str, Any] = {
+            "y_syn_": prepared.classes[result.y.cpu().numpy()],
+            "classes_": prepared.classes,
+            "n_features_in_": int(np.prod(layout.sample_shape)),
+            "history_": result.history,
+            "n_iter_": result.n_iter,
+            "method_": strategy,
+            "model_name_": model_name,
+            "augment_": augment,
+            "normalizer_": normalizer,
+            "input_layout_": layout,
+            "device_": str(device),
+            "seed_": seed,
+            "fit_time_": fit_time,
+        }
+        if result.sample_indices is not None:
+            rows = result.sample_indices.cpu().numpy()
+            source = prepared.X_source
+            kept = (
+                source[torch.as_tensor(rows)] if isinstance(source, torch.Tensor) else source[rows]
+            )
+            state["sample_indices_"] = rows
+            state["X_syn_"] = np.asarray(
+                kept.cpu().numpy() if isinstance(kept, torch.Tensor) else kept
+            )
+        else:
+            state["X_syn_"] = layout.to_user(normalizer.denormalize(result.X))
+        return state

@@ -1,0 +1,30 @@
+"""The registry of method names accepted by ``DatasetCondenser(method=...)``.
+
+Adding a method is one module plus one line here (or a call to :func:`register_method` from
+outside the package).
+"""
+
+from __future__ import annotations
+
+from ._registry import Registry
+from .selection.random import RandomSelection
+from .strategies.base import Method
+from .strategies.distribution import DistributionMatching
+
+METHODS: Registry = Registry("method")
+METHODS.register("dm", DistributionMatching)
+METHODS.register("random", RandomSelection)
+
+
+def list_methods() -> list[str]:
+    """Names accepted by ``DatasetCondenser(method=...)``."""
+    return METHODS.names()
+
+
+def register_method(name: str, cls: type[Method]) -> type[Method]:
+    """Register a :class:`~condensekit.strategies.Method` subclass under ``name``."""
+    if not (isinstance(cls, type) and issubclass(cls, Method)):
+        raise TypeError(
+            f"A method must be a subclass of condensekit.strategies.Method, got {cls!r}."
+        )
+    return METHODS.register(name, cls)

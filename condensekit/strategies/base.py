@@ -1,0 +1,238 @@
+"""What every method shares: the real data on the device, the fit context, the result, and the
+two method families (matching strategies and selections) behind one ``run`` interface."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from torch import nn
+
+from .._validation import validate_params
+
+
+class RealData:
+    """The real training set on the device, grouped by class for fast per-class sampling.
+
+    Parameters
+    ----------
+    X : torch.Tensor of shape (n, ...)
+        Normalised samples.
+    y : torch.Tensor of shape (n,)
+        Class indices in ``[0, n_classes)``.
+    n_classes : int
+        Number of classes.
+    """
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor, n_classes: int) -> None:
+        self.X = X
+        self.y = y
+        self.n_classes = n_classes
+        self.order = torch.argsort(y, stable=True)
+        self.counts = torch.bincount(y, minlength=n_classes)
+        self.offsets = torch.cumsum(self.counts, 0) - self.counts
+        self._max_count = int(self.counts.max())
+
+    @property
+    def sample_shape(self) -> tuple[int, ...]:
+        """Shape of one internal sample."""
+        return tuple(self.X.shape[1:])
+
+    @property
+    def is_image(self) -> bool:
+        """True when samples are images ``(C, H, W)``."""
+        return self.X.dim() == 4
+
+    def sample_per_class(
+        self, n_per_class: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Draw up to ``n_per_class`` distinct samples of every class in one batched operation.
+
+        Classes with fewer samples contribute all of them.
+
+        Returns
+        -------
+        indices : torch.Tensor
+            Rows of :attr:`X`, grouped by class (class 0 first).
+        labels : torch.Tensor
+            Class of each returned row.
+        """
+        dev = self.X.device
+        n_classes, width = self.n_classes, self._max_count
+        k = min(int(n_per_class), width)
+        keys = torch.rand(n_classes, width, generator=generator, device=dev)
+        positions = torch.arange(width, device=dev).expand(n_classes, width)
+        valid = positions < self.counts[:, None]
+        keys = torch.where(valid, keys, torch.full_like(keys, 2.0))
+        pos = keys.topk(k, dim=1, largest=False).indices
+        keep = pos < self.counts[:, None]
+        rows = self.order[(self.offsets[:, None] + pos).clamp_max(len(self.order) - 1)]
+        labels = torch.arange(n_classes, device=dev)[:, None].expand(n_classes, k)
+        return rows[keep], labels[keep]
+
+
+@dataclass
+class FitContext:
+    """Everything a method needs from the condenser during one fit.
+
+    The condenser owns validation, the budget, the device and the randomness; it hands them to
+    the method through this object.
+    """
+
+    data: RealData
+    ipc: int
+    max_iter: int
+    init: str
+    device: torch.device
+    generator: torch.Generator
+    make_network: Callable[[], nn.Module]
+    augment: Any
+    verbose: int = 0
+    description: str = "condense"
+
+
+@dataclass
+class CondensedResult:
+    """What a method returns.
+
+    Attributes
+    ----------
+    X : torch.Tensor
+        Condensed samples, normalised, ``(n_syn, *sample_shape)``.
+    y : torch.Tensor
+        Their class indices.
+    sample_indices : torch.Tensor or None
+        Rows of the real data that were kept (selection methods only).
+    history : numpy.ndarray
+        Loss per outer iteration (empty for selections).
+    n_iter : int
+        Number of outer iterations run.
+    """
+
+    X: torch.Tensor
+    y: torch.Tensor
+    sample_indices: torch.Tensor | None = None
+    history: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    n_iter: int = 0
+
+
+class Method(BaseEstimator):
+    """Base of every method: a small estimator-like object holding the method's own settings.
+
+    Subclasses declare their settings as ``__init__`` parameters (reachable from the condenser as
+    ``strategy__<name>``) with a ``_parameter_constraints`` table, and implement :meth:`run`.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {}
+    #: Outer iterations used when the condenser's ``max_iter`` is None (the paper's setting).
+    paper_max_iter: ClassVar[int] = 0
+    #: Augmentation used with ``augment="auto"`` on images (a registered name or None).
+    default_augment: ClassVar[str | None] = None
+    #: Initialisation used with ``init="auto"``.
+    default_init: ClassVar[str] = "real"
+    #: Whether the method learns synthetic samples (False for selections of real samples).
+    learns_samples: ClassVar[bool] = True
+
+    def validate(self, prefix: str = "strategy__") -> None:
+        """Check the settings against ``_parameter_constraints``."""
+        validate_params(
+            type(self).__name__,
+            self.get_params(deep=False),
+            self._parameter_constraints,
+            prefix=prefix,
+        )
+
+    def needs_real_samples(self, init: str) -> bool:
+        """Whether ``ipc`` real samples of every class are needed (to start from or to keep)."""
+        return not self.learns_samples or init == "real"
+
+    def run(self, ctx: FitContext) -> CondensedResult:  # pragma: no cover - abstract
+        """Produce the condensed set."""
+        raise NotImplementedError
+
+
+class SyntheticSet:
+    """Learned synthetic pixels with fixed labels.
+
+    Other parameterisations (a generator's weights, say) provide the same three members.
+    """
+
+    def __init__(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        self.X = X.detach().clone().requires_grad_(True)
+        self.y = y
+
+    def parameters(self) -> list[torch.Tensor]:
+        """Tensors the outer loop optimises."""
+        return [self.X]
+
+    def samples(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Current synthetic samples and their labels."""
+        return self.X, self.y
+
+
+class MatchingStrategy(Method):
+    """Base of methods that learn a synthetic set by matching it to the real data.
+
+    The outer loop (:func:`condensekit.loop.run_outer_loop`) calls, every outer iteration,
+    :meth:`refresh_network`, then :meth:`steps_per_iteration` times :meth:`loss` (followed by an
+    optimiser step on the synthetic parameters and :meth:`after_step`). Subclasses define only
+    what differs: the loss, how the network is refreshed, and the inner training, if any.
+    """
+
+    lr_syn: float
+    momentum_syn: float
+
+    def init_synthetic(self, ctx: FitContext) -> SyntheticSet:
+        """Start from ``ipc`` random real samples per class, or from Gaussian noise."""
+        labels = torch.arange(ctx.data.n_classes, device=ctx.device).repeat_interleave(ctx.ipc)
+        if ctx.init == "real":
+            rows, labels = ctx.data.sample_per_class(ctx.ipc, ctx.generator)
+            X = ctx.data.X[rows]
+        else:
+            X = torch.randn(
+                (len(labels), *ctx.data.sample_shape), generator=ctx.generator, device=ctx.device
+            )
+        return SyntheticSet(X, labels)
+
+    def make_network(self, ctx: FitContext) -> nn.Module:
+        """The network used for matching (refreshed every outer iteration)."""
+        return ctx.make_network()
+
+    def refresh_network(self, net: nn.Module, ctx: FitContext, iteration: int) -> None:
+        """Prepare the network for a new outer iteration (by default: fresh random weights)."""
+        from .._torch_utils import init_parameters
+
+        init_parameters(net, ctx.generator)
+
+    def steps_per_iteration(self, ctx: FitContext, iteration: int) -> int:
+        """Synthetic optimiser steps in one outer iteration."""
+        return 1
+
+    def loss(  # pragma: no cover - abstract
+        self, net: nn.Module, syn: SyntheticSet, ctx: FitContext, iteration: int, step: int
+    ) -> torch.Tensor:
+        """The matching loss to minimise with respect to the synthetic parameters."""
+        raise NotImplementedError
+
+    def after_step(
+        self, net: nn.Module, syn: SyntheticSet, ctx: FitContext, iteration: int, step: int
+    ) -> None:
+        """Hook after each synthetic step (for instance, training the network on the set)."""
+
+    def run(self, ctx: FitContext) -> CondensedResult:
+        """Run the shared outer loop with this strategy."""
+        from ..loop import run_outer_loop
+
+        return run_outer_loop(self, ctx)
+
+
+def class_means(features: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Mean feature vector of every class in one scatter operation, shape ``(n_classes, d)``."""
+    sums = torch.zeros(n_classes, features.shape[1], device=features.device, dtype=features.dtype)
+    sums = sums.index_add(0, labels, features)
+    counts = torch.bincount(labels, minlength=n_classes).clamp_min(1).to(features.dtype)
+    return sums / counts[:, None]

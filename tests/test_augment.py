@@ -1,0 +1,89 @@
+"""Siamese augmentation: parameters drawn once, identical transforms for every batch."""
+
+import pytest
+import torch
+
+from condensekit.augment import FAMILIES, SiameseAugment, build_augment
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+@pytest.fixture
+def images(digits):
+    X_train = digits[0]
+    return torch.as_tensor(X_train[:40], dtype=torch.float32)[:, None] / 16
+
+
+def test_same_params_same_transform_across_batches(images):
+    aug = SiameseAugment()
+    params = aug.draw(4, _gen(), (8, 8))
+    groups = torch.arange(40) % 4
+    whole = aug(images, params, groups)
+    # the same images in another batch (another order, other company) get the same transform
+    perm = torch.randperm(40, generator=_gen(1))
+    part = aug(images[perm[:7]], params, groups[perm[:7]])
+    torch.testing.assert_close(part, whole[perm[:7]])
+
+
+def test_group_members_share_one_transform(images):
+    aug = SiameseAugment()
+    params = aug.draw(1, _gen(3), (8, 8))
+    same = images[:1].expand(5, -1, -1, -1)
+    out = aug(same, params, torch.zeros(5, dtype=torch.long))
+    for i in range(1, 5):
+        torch.testing.assert_close(out[i], out[0])
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_each_family_alone_changes_images(images, family):
+    flags = {f: f == family for f in FAMILIES}
+    aug = SiameseAugment(**flags, flip_prob=1.0)
+    params = aug.draw(40, _gen(5), (8, 8))
+    assert params.family.unique().tolist() == [0]
+    out = aug(images, params)
+    assert out.shape == images.shape
+    assert not torch.allclose(out, images)
+
+
+def test_flip_is_an_exact_mirror(images):
+    aug = SiameseAugment(
+        color=False, crop=False, cutout=False, scale=False, rotate=False, flip_prob=1.0
+    )
+    out = aug(images, aug.draw(40, _gen(), (8, 8)))
+    torch.testing.assert_close(out, images.flip(3), atol=1e-5, rtol=0)
+
+
+def test_crop_is_a_whole_pixel_shift(images):
+    aug = SiameseAugment(color=False, flip=False, cutout=False, scale=False, rotate=False)
+    params = aug.draw(40, _gen(2), (8, 8))
+    out = aug(images, params)
+    # every output pixel is an input pixel or zero padding: no interpolation blur
+    values = set(images.flatten().tolist()) | {0.0}
+    assert all(min(abs(v - w) for w in values) < 1e-5 for v in out.flatten().tolist()[:200])
+
+
+def test_gradients_flow_to_the_images(images):
+    aug = SiameseAugment()
+    x = images.clone().requires_grad_(True)
+    for seed in range(6):
+        out = aug(x, aug.draw(40, _gen(seed), (8, 8)))
+        (out**2).sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_draw_is_reproducible():
+    aug = SiameseAugment()
+    a, b = aug.draw(10, _gen(9)), aug.draw(10, _gen(9))
+    assert torch.equal(a.theta, b.theta) and torch.equal(a.family, b.family)
+
+
+def test_build_augment_routes_settings():
+    aug = build_augment("dsa", flip=False)
+    assert isinstance(aug, SiameseAugment) and "flip" not in aug.families_
+    assert build_augment(None) is None
+    with pytest.raises(ValueError, match="augment=None"):
+        build_augment(None, flip=False)
+    with pytest.raises(ValueError, match="Unknown augmentation"):
+        build_augment("mixup")

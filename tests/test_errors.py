@@ -1,0 +1,181 @@
+"""Every error case of DESIGN.md section 2: clear messages, and nothing half-fitted left behind."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+from condensekit import DatasetCondenser
+from condensekit._validation import InvalidParameterError
+
+from .conftest import FAST
+
+
+def _fit(X, y, **kw):
+    params = {**FAST, **kw}
+    return DatasetCondenser(**{"method": "dm", "ipc": 1, **params}).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"method": "nope"}, r"'method' parameter .* 'dm'.*'random'"),
+        ({"ipc": 0}, r"'ipc' parameter .* range \[1, inf\)"),
+        ({"ipc": 2.5}, r"'ipc' parameter .* an int"),
+        ({"max_iter": 0}, r"'max_iter' parameter"),
+        ({"init": "zeros"}, r"'init' parameter .* 'real'"),
+        ({"augment": "mixup"}, r"'augment' parameter"),
+        ({"input_shape": (8, -8)}, r"'input_shape' parameter"),
+        ({"verbose": -1}, r"'verbose' parameter"),
+        ({"random_state": "zero"}, r"'random_state' parameter"),
+        ({"strategy__lr_syn": -1.0}, r"'strategy__lr_syn' parameter of DistributionMatching"),
+        ({"strategy__nonsense": 1}, r"no setting 'nonsense'.*lr_syn"),
+        ({"device": "tpu"}, r"'device' parameter"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(digits_small, params, match):
+    X, y = digits_small
+    with pytest.raises(InvalidParameterError, match=match):
+        _fit(X, y, **params)
+
+
+def test_unprefixed_keyword_is_reported_at_fit(digits_small):
+    X, y = digits_small
+    cond = DatasetCondenser(lr_syn=0.1)  # constructing never raises
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'lr_syn'.*strategy__"):
+        cond.fit(X, y)
+
+
+def test_ipc_larger_than_a_class(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match=r"ipc=11 is larger than class 0 holds \(10 samples\)"):
+        _fit(X, y, ipc=11)
+    with pytest.raises(ValueError, match="ipc=11"):
+        DatasetCondenser("random", ipc=11, verbose=0).fit(X, y)
+    # learned sets that start from noise need no real samples per slot
+    cond = _fit(X, y, ipc=11, init="noise")
+    assert cond.X_syn_.shape == (110, 8, 8)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_values(digits_small, bad):
+    X, y = digits_small
+    X = X.copy()
+    X[3, 2, 2] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        _fit(X, y)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        _fit(torch.as_tensor(X), y)
+
+
+def test_length_mismatch(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="inconsistent numbers of samples: 100 and 99"):
+        _fit(X, y[:-1])
+
+
+def test_single_class(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="at least two classes"):
+        _fit(X[y == 3], y[y == 3])
+
+
+def test_missing_y_and_dataset_with_y(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="requires y"):
+        DatasetCondenser(**FAST).fit(X)
+    ds = torch.utils.data.TensorDataset(torch.as_tensor(X), torch.as_tensor(y))
+    with pytest.raises(ValueError, match="pass y=None"):
+        DatasetCondenser(**FAST).fit(ds, y)
+
+
+@pytest.mark.parametrize(
+    "shape, match",
+    [
+        ((100,), "X must hold images"),
+        ((100, 2, 2, 2, 2), "X must hold images"),
+        ((100, 0), "0 feature"),
+    ],
+)
+def test_unusable_shapes(digits_small, shape, match):
+    _, y = digits_small
+    with pytest.raises(ValueError, match=match):
+        _fit(np.ones(shape), y)
+
+
+def test_images_too_small_for_the_network(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match=r"depth 3 .* at least 8x8.*model__depth"):
+        _fit(X[:, :4, :4], y)
+    assert _fit(X[:, :4, :4], y, model__depth=2).X_syn_.shape == (10, 4, 4)
+
+
+def test_input_shape_that_does_not_fit(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match=r"input_shape=\(7, 7\) holds 49 values"):
+        _fit(X.reshape(100, -1), y, input_shape=(7, 7))
+
+
+def test_augmentation_on_rows_is_refused(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="augment='dsa' needs images"):
+        _fit(X.reshape(100, -1), y, augment="dsa")
+
+
+def test_unknown_model(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="Unknown model 'resnet-9000'"):
+        _fit(X, y, model="resnet-9000")
+
+
+def test_complex_and_string_data(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        _fit(X.astype(np.complex64), y)
+    with pytest.raises(ValueError, match="could not be converted"):
+        _fit(np.full(X.shape, "a"), y)
+
+
+def test_continuous_target_is_refused(digits_small):
+    X, _ = digits_small
+    with pytest.raises(ValueError, match="Unknown label type"):
+        _fit(X, np.linspace(0, 1, len(X)))
+
+
+def test_cuda_without_gpu(digits_small, monkeypatch):
+    X, y = digits_small
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"'cuda'.*no CUDA GPU is available"):
+        _fit(X, y, device="cuda")
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        _fit(X, y, device="cuda:1")
+
+
+def test_failed_fit_leaves_nothing_half_fitted(digits_small):
+    X, y = digits_small
+    cond = _fit(X, y)
+    assert hasattr(cond, "transform")
+    with pytest.raises(ValueError):
+        cond.set_params(ipc=50).fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(cond)
+    assert not hasattr(cond, "X_syn_") and not hasattr(cond, "transform")
+
+
+def test_divergence_is_an_error_not_a_nan_set(digits_small):
+    X, y = digits_small
+    cond = DatasetCondenser(
+        "dm",
+        ipc=1,
+        max_iter=10,
+        verbose=0,
+        init="noise",
+        augment=None,
+        strategy__lr_syn=1e30,
+        strategy__momentum_syn=0.9,
+    )
+    with pytest.raises(FloatingPointError, match="lower strategy__lr_syn"):
+        cond.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(cond)

@@ -1,0 +1,101 @@
+"""CondensedEvaluator and the single training loop."""
+
+import numpy as np
+import pytest
+import torch
+
+from condensekit import CondensedEvaluator, DatasetCondenser
+from condensekit.evaluation import accuracy, train_network
+from condensekit.models import build_model
+
+QUICK = {"n_models": 2, "epochs": 150, "random_state": 0, "model__width": 16}
+
+
+def test_evaluate_returns_the_protocol_figures(digits):
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("random", ipc=10, random_state=0, verbose=0).fit(X_train, y_train)
+    res = CondensedEvaluator(**QUICK).evaluate(cond, X_test, y_test)
+    assert len(res.accuracies) == 2 and res.n_models == 2 and res.epochs == 150
+    assert res.mean == pytest.approx(np.mean(res.accuracies))
+    assert res.std == pytest.approx(np.std(res.accuracies))
+    assert res.time > 0 and res.model == "convnet"
+    assert 0.5 < res.mean <= 1.0
+    assert set(res.to_dict()) >= {"mean", "std", "accuracies", "time"}
+    assert "±" in str(res)
+
+
+def test_scorer_is_deterministic_and_in_unit_range(digits):
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("random", ipc=3, random_state=0, verbose=0).fit(X_train, y_train)
+    a = CondensedEvaluator(**QUICK)(cond, X_test, y_test)
+    b = CondensedEvaluator(**QUICK)(cond, X_test, y_test)
+    assert isinstance(a, float) and 0 <= a <= 1 and a == b
+
+
+def test_pair_and_condenser_give_the_same_protocol(digits):
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("random", ipc=5, random_state=0, verbose=0).fit(X_train, y_train)
+    ev = CondensedEvaluator(**QUICK)
+    from_pair = ev.evaluate(cond.transform(), X_test, y_test)
+    from_cond = ev.evaluate(cond, X_test, y_test)
+    # only the normalisation statistics differ (condensed set vs real training data)
+    assert abs(from_pair.mean - from_cond.mean) < 0.1
+
+
+def test_unknown_test_labels_count_as_errors(digits):
+    X_train, X_test, y_train, y_test = digits
+    keep = y_train < 5
+    cond = DatasetCondenser("random", ipc=5, random_state=0, verbose=0).fit(
+        X_train[keep], y_train[keep]
+    )
+    res = CondensedEvaluator(**QUICK).evaluate(cond, X_test, y_test)
+    assert res.mean <= (y_test < 5).mean() + 1e-9
+
+
+def test_evaluator_reads_string_labels(digits):
+    X_train, X_test, y_train, y_test = digits
+    names = np.array(list("abcdefghij"))
+    cond = DatasetCondenser("random", ipc=5, random_state=0, verbose=0).fit(X_train, names[y_train])
+    assert CondensedEvaluator(**QUICK)(cond, X_test, names[y_test]) > 0.5
+
+
+def test_training_loop_fits_separable_data_and_decays_lr():
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(64, 5, generator=gen)
+    y = (X[:, 0] > 0).long()
+    net = build_model("mlp", (5,), 2, generator=gen, hidden=(16,))
+    train_network(net, X, y, epochs=200, generator=gen, lr=0.1, batch_size=16)
+    assert accuracy(net, X, y) == 1.0
+
+
+def test_final_epoch_not_best_epoch(digits, monkeypatch):
+    # The evaluator reports the accuracy after the last epoch: train one network by hand with
+    # the same seed and protocol and compare.
+    import condensekit.evaluation.evaluator as ev_mod
+
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X_train, y_train)
+    seen = []
+    real_accuracy = ev_mod.accuracy
+
+    def spy(net, X, y, batch_size=1024):
+        value = real_accuracy(net, X, y, batch_size)
+        seen.append(value)
+        return value
+
+    monkeypatch.setattr(ev_mod, "accuracy", spy)
+    res = CondensedEvaluator(n_models=1, epochs=15, random_state=0, model__width=8).evaluate(
+        cond, X_test, y_test
+    )
+    assert seen == res.accuracies  # one accuracy per network, measured once, after training
+
+
+def test_bad_evaluator_parameters(digits):
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("random", ipc=1, random_state=0, verbose=0).fit(X_train, y_train)
+    with pytest.raises(ValueError, match="'n_models' parameter"):
+        CondensedEvaluator(n_models=0).evaluate(cond, X_test, y_test)
+    with pytest.raises(TypeError, match="fitted condenser"):
+        CondensedEvaluator().evaluate("nope", X_test, y_test)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        CondensedEvaluator(**QUICK).evaluate(cond, X_test, y_test[:-1])
