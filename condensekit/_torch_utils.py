@@ -7,6 +7,8 @@ a ``torch.Generator`` derived from the user's ``random_state``.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -68,13 +70,40 @@ def resolve_device(device: str | torch.device, owner: str = "DatasetCondenser") 
 def seed_from_random_state(random_state: int | np.random.RandomState | None) -> int:
     """Draw a 63-bit seed from a scikit-learn style ``random_state``.
 
-    ``None`` gives fresh entropy; an int always gives the same seed; a ``RandomState`` instance is
-    advanced, as scikit-learn estimators do.
+    ``None`` gives fresh operating-system entropy (numpy's global generator is not read); an int
+    always gives the same seed; a ``RandomState`` instance is advanced, as scikit-learn estimators
+    do.
     """
+    if random_state is None:
+        return int(np.random.SeedSequence().entropy) & ((1 << 63) - 1)
     if isinstance(random_state, Integral) and not isinstance(random_state, bool):
         return int(random_state) & ((1 << 63) - 1)
     rng = check_random_state(random_state)
     return int(rng.randint(0, 2**31 - 1)) * (2**31) + int(rng.randint(0, 2**31 - 1))
+
+
+@contextmanager
+def isolated_global_rng(seed: int, device: torch.device) -> Iterator[None]:
+    """Run a block with torch's global generators forked and seeded from ``seed``.
+
+    Layers that draw from the global generator (dropout, stochastic depth in torchvision models)
+    then depend only on ``seed``, and the caller's global random state is restored afterwards.
+    """
+    devices = []
+    if device.type == "cuda":
+        devices = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=devices):
+        torch.random.default_generator.manual_seed(seed)
+        for index in devices:
+            torch.cuda.default_generators[index].manual_seed(seed)
+        yield
+
+
+def derived_seed(seed: int, salt: int) -> int:
+    """A second 63-bit seed derived from ``seed`` without drawing from any generator."""
+    return int(np.random.SeedSequence([seed, salt]).generate_state(1, dtype=np.uint64)[0]) & (
+        (1 << 63) - 1
+    )
 
 
 def make_generator(seed: int, device: torch.device) -> torch.Generator:

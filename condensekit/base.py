@@ -20,7 +20,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch.utils.data import Dataset
 
-from .data.adapters import InputLayout, as_numeric_array, infer_layout, read_dataset
+from .data.adapters import (
+    InputLayout,
+    as_numeric_array,
+    infer_layout,
+    numpy_dtype,
+    read_dataset,
+)
 
 
 @dataclass
@@ -119,12 +125,7 @@ def prepare_training_data(
         raise ValueError(
             f"{owner} needs at least two classes in y; got 1 class ({classes[0].tolist()!r})."
         )
-    dtype = (
-        X_source.dtype
-        if isinstance(X_source, np.ndarray)
-        else np.dtype(str(X_source.dtype).removeprefix("torch."))
-    )
-    layout = infer_layout(tuple(X_source.shape[1:]), dtype, input_shape)
+    layout = infer_layout(tuple(X_source.shape[1:]), numpy_dtype(X_source), input_shape)
     return PreparedData(X_source, layout.to_internal(X_source), y_idx, classes, layout)
 
 
@@ -138,16 +139,16 @@ class RoutedParamsMixin:
     _routed_prefixes: ClassVar[tuple[str, ...]] = ()
 
     def _store_routed(self, kwargs: dict[str, Any]) -> None:
-        # Like every scikit-learn constructor this only stores; unexpected names are reported by
-        # fit (check_unexpected_params), so __init__ and set_params never raise.
-        self._unexpected_params = sorted(k for k in kwargs if not self._is_routed(k))
+        # Like every scikit-learn constructor this only stores. Unprefixed names are kept too and
+        # reported by get_params, so clones made by grid searches carry a typo on to fit, which
+        # rejects it (check_unexpected_params), instead of silently dropping it.
+        self._extra_params = sorted(kwargs)
         for key, value in kwargs.items():
-            if self._is_routed(key):
-                setattr(self, key, value)
+            setattr(self, key, value)
 
     def check_unexpected_params(self) -> None:
         """Raise TypeError for constructor keywords that are neither parameters nor routed."""
-        unexpected = getattr(self, "_unexpected_params", [])
+        unexpected = [k for k in getattr(self, "_extra_params", []) if not self._is_routed(k)]
         if unexpected:
             raise TypeError(
                 f"{type(self).__name__} got an unexpected keyword argument {unexpected[0]!r}; "
@@ -161,12 +162,16 @@ class RoutedParamsMixin:
     def routed_params(self, prefix: str) -> dict[str, Any]:
         """Settings given as ``<prefix>__<name>``, without the prefix."""
         start = prefix + "__"
-        return {k[len(start) :]: v for k, v in vars(self).items() if k.startswith(start)}
+        return {
+            k[len(start) :]: getattr(self, k)
+            for k in getattr(self, "_extra_params", [])
+            if k.startswith(start)
+        }
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Parameters of the estimator, routed ones included."""
+        """Parameters of the estimator, routed (and unexpected) keywords included."""
         params = super().get_params(deep=deep)  # type: ignore[misc]
-        params.update({k: v for k, v in vars(self).items() if self._is_routed(k)})
+        params.update({k: getattr(self, k) for k in getattr(self, "_extra_params", [])})
         return params
 
     def set_params(self, **params: Any):
@@ -174,6 +179,7 @@ class RoutedParamsMixin:
         routed = {k: params.pop(k) for k in list(params) if self._is_routed(k)}
         for key, value in routed.items():
             setattr(self, key, value)
+        self._extra_params = sorted({*getattr(self, "_extra_params", []), *routed})
         return super().set_params(**params)  # type: ignore[misc]
 
 
@@ -270,5 +276,4 @@ class BaseCondenser(RoutedParamsMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
-        tags.non_deterministic = False
         return tags

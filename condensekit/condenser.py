@@ -10,7 +10,13 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ._torch_utils import make_generator, resolve_device, seed_from_random_state
+from ._torch_utils import (
+    derived_seed,
+    isolated_global_rng,
+    make_generator,
+    resolve_device,
+    seed_from_random_state,
+)
 from ._validation import (
     BOOLEAN,
     NONE,
@@ -286,7 +292,8 @@ class DatasetCondenser(BaseCondenser):
             ctx.max_iter,
         )
         start = time.perf_counter()
-        result = strategy.run(ctx)
+        with isolated_global_rng(derived_seed(seed, 1), device):
+            result = strategy.run(ctx)
         fit_time = time.perf_counter() - start
         logger.info("%s: %s finished in %.1f s", name, self.method, fit_time)
 

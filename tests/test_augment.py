@@ -75,7 +75,7 @@ def test_gradients_flow_to_the_images(images):
 
 def test_draw_is_reproducible():
     aug = SiameseAugment()
-    a, b = aug.draw(10, _gen(9)), aug.draw(10, _gen(9))
+    a, b = aug.draw(10, _gen(9), (8, 8)), aug.draw(10, _gen(9), (8, 8))
     assert torch.equal(a.theta, b.theta) and torch.equal(a.family, b.family)
 
 
@@ -87,3 +87,29 @@ def test_build_augment_routes_settings():
         build_augment(None, flip=False)
     with pytest.raises(ValueError, match="Unknown augmentation"):
         build_augment("mixup")
+
+
+def test_one_family_per_call_with_own_parameters(images):
+    aug = SiameseAugment(flip=False)
+    for seed in range(5):
+        params = aug.draw(40, _gen(seed), (8, 8), one_family=True)
+        assert len(params.family.unique()) == 1
+    scale_only = SiameseAugment(color=False, crop=False, cutout=False, flip=False, rotate=False)
+    params = scale_only.draw(40, _gen(0), (8, 8), one_family=True)
+    assert len(params.theta[:, 0, 0].unique()) == 40  # each sample its own scale
+
+
+@pytest.mark.parametrize(
+    "settings, match",
+    [
+        ({"flip_prob": 1.5}, "augment__flip_prob"),
+        ({"scale_ratio": 0.5}, "augment__scale_ratio"),
+        ({"rotate": "yes"}, "augment__rotate"),
+        ({f: False for f in FAMILIES}, "every transform family switched off"),
+    ],
+)
+def test_bad_augment_settings_are_refused(settings, match):
+    with pytest.raises(ValueError, match=match):
+        build_augment("dsa", **settings)
+    with pytest.raises(ValueError, match="no setting 'shear'"):
+        build_augment("dsa", shear=0.1)

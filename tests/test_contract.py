@@ -219,12 +219,17 @@ def test_torch_dataset_input(digits_small):
 
 
 def test_torchvision_mnist_dataset_input(data_root, tmp_path):
+    import gzip
     import shutil
 
     import torchvision
 
-    shutil.copytree(data_root / "MNIST", tmp_path / "MNIST")  # MNIST extracts next to the .gz
-    ds = torchvision.datasets.MNIST(str(tmp_path), train=False, download=True)
+    raw = tmp_path / "MNIST" / "raw"  # torchvision reads the extracted files; nothing downloads
+    raw.mkdir(parents=True)
+    for gz in (data_root / "MNIST" / "raw").glob("*.gz"):
+        with gzip.open(gz) as src, open(raw / gz.stem, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    ds = torchvision.datasets.MNIST(str(tmp_path), train=False, download=False)
     rnd = DatasetCondenser("random", ipc=3, random_state=0, verbose=0).fit(ds)
     assert rnd.X_syn_.shape == (30, 28, 28) and rnd.X_syn_.dtype == np.uint8
     np.testing.assert_array_equal(rnd.X_syn_, ds.data.numpy()[rnd.sample_indices_])
@@ -237,3 +242,63 @@ def test_torchvision_mnist_dataset_input(data_root, tmp_path):
     small = torch.utils.data.Subset(ds_t, range(200))
     cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(small)
     assert cond.X_syn_.shape == (20, 1, 28, 28) and cond.X_syn_.max() <= 1.0
+
+
+def test_a_mistyped_keyword_survives_clone_and_is_rejected(digits_small):
+    X, y = digits_small
+    twin = clone(DatasetCondenser("dm", lr_syn=0.1))
+    assert twin.get_params()["lr_syn"] == 0.1
+    with pytest.raises(TypeError, match="unexpected keyword argument 'lr_syn'"):
+        twin.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda X: X,  # (n, H, W)
+        lambda X: X[:, None],  # (n, C, H, W)
+        lambda X: np.stack([X, X * 2, X * 3], axis=-1),  # (n, H, W, C)
+        lambda X: X.reshape(len(X), -1),  # (n, d)
+    ],
+)
+def test_layouts_round_trip_on_non_square_images(digits_small, make):
+    from condensekit.data import infer_layout
+
+    X, y = digits_small
+    data = make(X[:, :, :6])  # 8 x 6: a height/width mix-up would show
+    layout = infer_layout(data.shape[1:], data.dtype)
+    np.testing.assert_allclose(layout.to_user(layout.to_internal(data)), data, rtol=1e-6)
+    cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(data, y)
+    np.testing.assert_array_equal(cond.X_syn_, data[cond.sample_indices_])
+
+
+def test_bfloat16_and_grad_tensors_are_read(digits_small):
+    X, y = digits_small
+    Xt = torch.as_tensor(X, dtype=torch.bfloat16).requires_grad_(True)
+    cond = DatasetCondenser("dm", ipc=1, random_state=0, **FAST).fit(Xt, y)
+    assert cond.X_syn_.dtype == np.float32 and cond.X_syn_.shape == (10, 8, 8)
+
+
+def test_unseeded_fit_does_not_read_global_rngs(digits_small):
+    X, y = digits_small
+    np_state, torch_state = np.random.get_state(), torch.random.get_rng_state()
+    DatasetCondenser("dm", ipc=1, random_state=None, **FAST).fit(X, y)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state[1])
+    assert torch.equal(torch.random.get_rng_state(), torch_state)
+
+
+def test_dropout_networks_are_seeded_and_leave_global_rng_alone(digits_small, monkeypatch):
+    from condensekit.models import MODELS, ConvNet
+
+    class DropoutConvNet(ConvNet):
+        def embed(self, x):
+            return torch.nn.functional.dropout(super().embed(x), 0.5, self.training)
+
+    monkeypatch.setattr(MODELS, "_items", {**MODELS._items, "dropnet": DropoutConvNet})
+    X, y = digits_small
+    state = torch.random.get_rng_state()
+    kw = {**FAST, "model": "dropnet", "ipc": 1}
+    a = DatasetCondenser("dm", random_state=0, **kw).fit(X, y).X_syn_
+    b = DatasetCondenser("dm", random_state=0, **kw).fit(X, y).X_syn_
+    np.testing.assert_array_equal(a, b)
+    assert torch.equal(torch.random.get_rng_state(), state)

@@ -99,3 +99,36 @@ def test_bad_evaluator_parameters(digits):
         CondensedEvaluator().evaluate("nope", X_test, y_test)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         CondensedEvaluator(**QUICK).evaluate(cond, X_test, y_test[:-1])
+
+
+def test_protocol_settings_and_halfway_decay(monkeypatch):
+    # Record the optimiser settings at every step of the one training loop.
+    import condensekit.evaluation.training as training
+
+    seen = []
+
+    class SpySGD(torch.optim.SGD):
+        def step(self, closure=None):
+            group = self.param_groups[0]
+            seen.append((group["lr"], group["momentum"], group["weight_decay"]))
+            return super().step(closure)
+
+    monkeypatch.setattr(training.torch.optim, "SGD", SpySGD)
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.randn(20, 5, generator=gen), torch.randint(0, 2, (20,), generator=gen)
+    net = build_model("mlp", (5,), 2, generator=gen, width=8)
+    train_network(net, X, y, epochs=10, generator=gen, batch_size=256)
+    assert len(seen) == 10  # one full batch per epoch
+    assert all(s == (0.01, 0.9, 5e-4) for s in seen[:5])
+    assert all(s[0] == pytest.approx(0.001) and s[1:] == (0.9, 5e-4) for s in seen[5:])
+
+
+def test_epochs_auto_follows_augmentation(digits):
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("random", ipc=1, random_state=0, verbose=0).fit(X_train, y_train)
+    plain = CondensedEvaluator(n_models=1, random_state=0, model__width=8)
+    assert plain.evaluate(cond, X_test[:50], y_test[:50]).epochs == 300
+    dsa = CondensedEvaluator(
+        n_models=1, random_state=0, model__width=8, augment="dsa", augment__flip=False
+    )
+    assert dsa.evaluate(cond, X_test[:50], y_test[:50]).epochs == 1000

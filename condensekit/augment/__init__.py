@@ -27,12 +27,22 @@ def build_augment(spec: Any, **kwargs: Any) -> SiameseAugment | None:
             raise ValueError(f"augment__ options {sorted(kwargs)} were given but augment=None.")
         return None
     if isinstance(spec, str):
-        return AUGMENTATIONS.get(spec)(**kwargs)
-    if kwargs:
+        cls = AUGMENTATIONS.get(spec)
+        unknown = sorted(set(kwargs) - set(cls._get_param_names()))
+        if unknown:
+            raise ValueError(
+                f"Augmentation {spec!r} has no setting {unknown[0]!r} (given as "
+                f"augment__{unknown[0]}); its settings are {cls._get_param_names()}."
+            )
+        aug = cls(**kwargs)
+    elif kwargs:
         from sklearn.base import clone
 
-        return clone(spec).set_params(**kwargs)
-    return spec
+        aug = clone(spec).set_params(**kwargs)
+    else:
+        aug = spec
+    validate = getattr(aug, "validate", None)
+    return validate() if callable(validate) else aug
 
 
 __all__ = ["AUGMENTATIONS", "FAMILIES", "AugmentParams", "SiameseAugment", "build_augment"]

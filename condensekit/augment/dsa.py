@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Real
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator
+
+from .._validation import BOOLEAN, Interval, validate_params
 
 FAMILIES = ("color", "crop", "cutout", "flip", "scale", "rotate")
 _GEOMETRIC = ("crop", "flip", "scale", "rotate")
@@ -85,11 +89,23 @@ class SiameseAugment(BaseEstimator):
     >>> import torch
     >>> aug = SiameseAugment(flip=False)
     >>> g = torch.Generator().manual_seed(0)
-    >>> params = aug.draw(2, g)                 # one parameter set per class
+    >>> params = aug.draw(2, g, (28, 28))       # one parameter set per class
     >>> real, syn = torch.randn(8, 1, 28, 28), torch.randn(2, 1, 28, 28)
     >>> real_aug = aug(real, params, torch.tensor([0, 0, 0, 0, 1, 1, 1, 1]))
     >>> syn_aug = aug(syn, params, torch.tensor([0, 1]))
     """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **{family: [BOOLEAN] for family in FAMILIES},
+        "brightness": [Interval(Real, 0, None, closed="left")],
+        "saturation": [Interval(Real, 0, None, closed="left")],
+        "contrast": [Interval(Real, 0, 1, closed="both")],
+        "crop_ratio": [Interval(Real, 0, 0.5, closed="both")],
+        "cutout_ratio": [Interval(Real, 0, 1, closed="both")],
+        "scale_ratio": [Interval(Real, 1, None, closed="left")],
+        "rotate_degrees": [Interval(Real, 0, 180, closed="both")],
+        "flip_prob": [Interval(Real, 0, 1, closed="both")],
+    }
 
     def __init__(
         self,
@@ -123,19 +139,32 @@ class SiameseAugment(BaseEstimator):
         self.rotate_degrees = rotate_degrees
         self.flip_prob = flip_prob
 
+    def validate(self, prefix: str = "augment__") -> SiameseAugment:
+        """Check the settings; raise ``InvalidParameterError`` naming a bad one."""
+        validate_params(
+            type(self).__name__, self.get_params(), self._parameter_constraints, prefix=prefix
+        )
+        self.families_  # noqa: B018 - raises if every family is off
+        return self
+
     @property
     def families_(self) -> tuple[str, ...]:
         """Enabled families, in the order of :data:`FAMILIES`."""
         fams = tuple(f for f in FAMILIES if getattr(self, f))
         if not fams:
-            raise ValueError("SiameseAugment has every transform family switched off.")
+            raise ValueError(
+                "SiameseAugment has every transform family switched off; enable at least one of "
+                f"{FAMILIES}."
+            )
         return fams
 
     def draw(
         self,
         n_groups: int,
         generator: torch.Generator,
-        image_size: tuple[int, int] = (32, 32),
+        image_size: tuple[int, int],
+        *,
+        one_family: bool = False,
     ) -> AugmentParams:
         """Draw one parameter set per group.
 
@@ -145,12 +174,17 @@ class SiameseAugment(BaseEstimator):
             Number of groups (classes when matching; samples when training a network).
         generator : torch.Generator
             Source of randomness; the parameters live on its device.
-        image_size : tuple of int, default=(32, 32)
+        image_size : tuple of int
             ``(H, W)`` of the images, for whole-pixel translations and the cutout square.
+        one_family : bool, default=False
+            Draw one family for all groups (each group still draws its own parameters), as the
+            reference code does for a training mini-batch; by default each group draws its own.
         """
         dev = generator.device
         fams = self.families_
-        fam_idx = torch.randint(0, len(fams), (n_groups,), generator=generator, device=dev)
+        n_draws = 1 if one_family else n_groups
+        fam_idx = torch.randint(0, len(fams), (n_draws,), generator=generator, device=dev)
+        fam_idx = fam_idx.expand(n_groups)
         u = torch.rand(n_groups, 11, generator=generator, device=dev)
         is_fam = {f: fam_idx == i for i, f in enumerate(fams)}
         off = torch.zeros(n_groups, dtype=torch.bool, device=dev)

@@ -51,13 +51,13 @@ class InputLayout:
 
     def to_internal(self, X: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Caller's samples ``(n, *sample_shape)`` -> float32 tensor ``(n, *internal_shape)``."""
-        t = torch.as_tensor(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
+        t = X.detach() if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))
         if tuple(t.shape[1:]) != self.sample_shape:
             raise ValueError(
                 f"X has samples of shape {tuple(t.shape[1:])}, but the estimator was fitted on "
                 f"samples of shape {self.sample_shape}."
             )
-        t = t.to(torch.float32)
+        t = t.to("cpu", torch.float32)  # internal data is prepared on the CPU, then moved once
         if self.channels_last:
             t = t.permute(0, 3, 1, 2)
         return t.reshape(t.shape[0], *self.internal_shape).contiguous()
@@ -122,6 +122,16 @@ def infer_layout(
     return InputLayout(tuple(int(s) for s in sample_shape), internal, channels_last, dtype.name)
 
 
+def numpy_dtype(X: np.ndarray | torch.Tensor) -> np.dtype:
+    """The numpy dtype of an array or tensor; float32 for torch dtypes numpy lacks (bfloat16)."""
+    if isinstance(X, np.ndarray):
+        return X.dtype
+    try:
+        return np.dtype(str(X.dtype).removeprefix("torch."))
+    except TypeError:
+        return np.dtype(np.float32)
+
+
 def _item_to_array(item: Any) -> np.ndarray:
     if isinstance(item, torch.Tensor):
         return item.detach().cpu().numpy()
@@ -162,6 +172,7 @@ def read_dataset(dataset: Dataset) -> tuple[Any, np.ndarray]:
 def as_numeric_array(X: Any, name: str = "X") -> np.ndarray | torch.Tensor:
     """Check that ``X`` is a numeric array or tensor with finite values; return it unconverted."""
     if isinstance(X, torch.Tensor):
+        X = X.detach()
         if X.is_complex():
             raise ValueError(f"Complex data not supported: {name} must hold real numbers.")
         if X.dtype == torch.bool:
@@ -206,12 +217,24 @@ class Normalizer:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, X: torch.Tensor) -> Normalizer:
-        """Statistics of an internal tensor ``(n, C, H, W)`` or ``(n, d)``."""
+    def fit(cls, X: torch.Tensor, chunk: int = 8192) -> Normalizer:
+        """Statistics of an internal tensor ``(n, C, H, W)`` or ``(n, d)``.
+
+        Sums are accumulated in float64 over chunks of ``chunk`` samples, so no float64 copy
+        of the whole dataset is made.
+        """
         dims = (0, 2, 3) if X.dim() == 4 else (0,)
-        x64 = X.to(torch.float64)
-        mean = x64.mean(dim=dims)
-        std = x64.std(dim=dims, unbiased=False)
+        count = X.shape[0] * (X.shape[2] * X.shape[3] if X.dim() == 4 else 1)
+        total = torch.zeros(X.shape[1], dtype=torch.float64)
+        for start in range(0, X.shape[0], chunk):
+            total += X[start : start + chunk].to("cpu", torch.float64).sum(dim=dims)
+        mean = total / count
+        view = (1, -1, 1, 1) if X.dim() == 4 else (1, -1)
+        squares = torch.zeros_like(total)
+        for start in range(0, X.shape[0], chunk):
+            centred = X[start : start + chunk].to("cpu", torch.float64) - mean.view(view)
+            squares += (centred**2).sum(dim=dims)
+        std = (squares / count).sqrt()
         std = torch.where(std > 0, std, torch.ones_like(std))
         return cls(mean.numpy().astype(np.float32), std.numpy().astype(np.float32))
 

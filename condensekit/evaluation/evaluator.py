@@ -14,7 +14,13 @@ from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 from tqdm.auto import tqdm
 
-from .._torch_utils import make_generator, resolve_device, seed_from_random_state
+from .._torch_utils import (
+    derived_seed,
+    isolated_global_rng,
+    make_generator,
+    resolve_device,
+    seed_from_random_state,
+)
 from .._validation import (
     BOOLEAN,
     NONE,
@@ -23,11 +29,12 @@ from .._validation import (
     Dynamic,
     InstanceOf,
     Interval,
+    Options,
     validate_params,
 )
 from ..augment import AUGMENTATIONS, build_augment
 from ..base import BaseCondenser, RoutedParamsMixin, encode_labels
-from ..data.adapters import InputLayout, Normalizer, as_numeric_array, infer_layout
+from ..data.adapters import InputLayout, Normalizer, as_numeric_array, infer_layout, numpy_dtype
 from ..models import build_model, resolve_model_name
 from .training import accuracy, train_network
 
@@ -94,12 +101,7 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape):
         if X_syn.ndim < 2:
             raise ValueError(f"X_syn must have at least two dimensions; got {tuple(X_syn.shape)}.")
         classes, _ = encode_labels(condensed[1])
-        dtype = (
-            np.asarray(X_syn[:1]).dtype
-            if not isinstance(X_syn, torch.Tensor)
-            else np.dtype(str(X_syn.dtype).removeprefix("torch."))
-        )
-        layout = infer_layout(tuple(X_syn.shape[1:]), dtype, input_shape)
+        layout = infer_layout(tuple(X_syn.shape[1:]), numpy_dtype(X_syn), input_shape)
         normalizer = Normalizer.fit(layout.to_internal(X_syn))
         return X_syn, condensed[1], classes, layout, normalizer, X_test
     raise TypeError(
@@ -127,8 +129,8 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         :func:`condensekit.models.build_model`. Settings as ``model__<name>``.
     n_models : int, default=5
         Networks trained, each from its own seed.
-    epochs : int, default=300
-        Training epochs (the papers use 1000 with DSA augmentation).
+    epochs : int or "auto", default="auto"
+        Training epochs; ``"auto"`` is 300, or 1000 when ``augment`` is set (as in the papers).
     lr : float, default=0.01
         Initial learning rate.
     batch_size : int, default=256
@@ -153,7 +155,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {
         "model": [InstanceOf((str,), "a model name (str)")],
         "n_models": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Options(["auto"]), Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
@@ -172,7 +174,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         self,
         model: str = "auto",
         n_models: int = 5,
-        epochs: int = 300,
+        epochs: int | str = "auto",
         lr: float = 0.01,
         batch_size: int = 256,
         *,
@@ -282,10 +284,12 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         seeds = np.random.SeedSequence(seed_from_random_state(self.random_state)).generate_state(
             self.n_models, dtype=np.uint64
         )
+        epochs = (1000 if augment is not None else 300) if self.epochs == "auto" else self.epochs
         accs = []
         start = time.perf_counter()
         for seed in tqdm(seeds, desc="evaluate", disable=not self.verbose, leave=False):
-            gen = make_generator(int(seed) & ((1 << 63) - 1), device)
+            seed = int(seed) & ((1 << 63) - 1)
+            gen = make_generator(seed, device)
             net = build_model(
                 model_name,
                 layout.internal_shape,
@@ -294,18 +298,19 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
                 device=device,
                 **self.routed_params("model"),
             )
-            train_network(
-                net,
-                X_train,
-                y_train,
-                epochs=int(self.epochs),
-                generator=gen,
-                lr=float(self.lr),
-                momentum=float(self.momentum),
-                weight_decay=float(self.weight_decay),
-                batch_size=int(self.batch_size),
-                augment=augment,
-            )
+            with isolated_global_rng(derived_seed(seed, 1), device):
+                train_network(
+                    net,
+                    X_train,
+                    y_train,
+                    epochs=int(epochs),
+                    generator=gen,
+                    lr=float(self.lr),
+                    momentum=float(self.momentum),
+                    weight_decay=float(self.weight_decay),
+                    batch_size=int(self.batch_size),
+                    augment=augment,
+                )
             accs.append(accuracy(net, X_test, y_test))
         elapsed = time.perf_counter() - start
         result = EvaluationResult(
@@ -314,7 +319,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
             accs,
             elapsed,
             int(self.n_models),
-            int(self.epochs),
+            int(epochs),
             model_name,
         )
         logger.info("CondensedEvaluator: %s", result)

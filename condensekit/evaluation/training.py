@@ -42,7 +42,8 @@ def train_network(
     batch_size : int
         Mini-batch size.
     augment : augmentation object, optional
-        Applied to every mini-batch with fresh parameters for every sample.
+        Applied to every mini-batch: one transform family per mini-batch, with fresh parameters
+        for every sample (as in the DSA reference code).
     decay_at : int, optional
         Epoch at which the learning rate is multiplied by 0.1; default ``epochs // 2``.
 
@@ -66,7 +67,7 @@ def train_network(
             idx = order[start : start + batch_size]
             xb, yb = X[idx], y[idx]
             if augment is not None:
-                params = augment.draw(len(idx), generator, tuple(xb.shape[2:]))
+                params = augment.draw(len(idx), generator, tuple(xb.shape[2:]), one_family=True)
                 xb = augment(xb, params)
             loss = F.cross_entropy(net(xb), yb)
             optimizer.zero_grad(set_to_none=True)

@@ -12,6 +12,7 @@ import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
+from .._torch_utils import init_parameters
 from .._validation import validate_params
 
 
@@ -204,8 +205,6 @@ class MatchingStrategy(Method):
 
     def refresh_network(self, net: nn.Module, ctx: FitContext, iteration: int) -> None:
         """Prepare the network for a new outer iteration (by default: fresh random weights)."""
-        from .._torch_utils import init_parameters
-
         init_parameters(net, ctx.generator)
 
     def steps_per_iteration(self, ctx: FitContext, iteration: int) -> int:
@@ -225,14 +224,17 @@ class MatchingStrategy(Method):
 
     def run(self, ctx: FitContext) -> CondensedResult:
         """Run the shared outer loop with this strategy."""
-        from ..loop import run_outer_loop
+        from ..loop import run_outer_loop  # the loop module imports this one
 
         return run_outer_loop(self, ctx)
 
 
 def class_means(features: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """Mean feature vector of every class in one scatter operation, shape ``(n_classes, d)``."""
-    sums = torch.zeros(n_classes, features.shape[1], device=features.device, dtype=features.dtype)
-    sums = sums.index_add(0, labels, features)
-    counts = torch.bincount(labels, minlength=n_classes).clamp_min(1).to(features.dtype)
-    return sums / counts[:, None]
+    """Mean feature vector of every class, shape ``(n_classes, d)``, in one matrix product.
+
+    A one-hot matrix product instead of a scatter (``index_add``) keeps the reduction
+    deterministic on GPUs too, and costs little next to the network passes.
+    """
+    onehot = torch.nn.functional.one_hot(labels, n_classes).to(features.dtype)
+    counts = onehot.sum(0).clamp_min(1)
+    return (onehot.T @ features) / counts[:, None]
