@@ -10,8 +10,13 @@ from ._registry import Registry
 from .selection.random import RandomSelection
 from .strategies.base import Method
 from .strategies.distribution import DistributionMatching
+from .strategies.gradient import DCC, DSA, DSADCC, GradientMatching
 
 METHODS: Registry = Registry("method")
+METHODS.register("dc", GradientMatching)
+METHODS.register("dsa", DSA)
+METHODS.register("dcc", DCC)
+METHODS.register("dsa_dcc", DSADCC)
 METHODS.register("dm", DistributionMatching)
 METHODS.register("random", RandomSelection)
 

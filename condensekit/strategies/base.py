@@ -48,6 +48,25 @@ class RealData:
         """True when samples are images ``(C, H, W)``."""
         return self.X.dim() == 4
 
+    def sample_per_class_dense(
+        self, n_per_class: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Like :meth:`sample_per_class`, as a ``(n_classes, k)`` grid of rows and a validity mask.
+
+        ``k = min(n_per_class, largest class)``; where a class holds fewer than ``k`` samples,
+        the extra entries repeat one of its rows and are marked invalid.
+        """
+        dev = self.X.device
+        n_classes, width = self.n_classes, self._max_count
+        k = min(int(n_per_class), width)
+        keys = torch.rand(n_classes, width, generator=generator, device=dev)
+        positions = torch.arange(width, device=dev).expand(n_classes, width)
+        keys = torch.where(positions < self.counts[:, None], keys, torch.full_like(keys, 2.0))
+        pos = keys.topk(k, dim=1, largest=False).indices
+        valid = pos < self.counts[:, None]
+        pos = torch.where(valid, pos, torch.zeros_like(pos))
+        return self.order[self.offsets[:, None] + pos], valid
+
     def sample_per_class(
         self, n_per_class: int, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,18 +81,9 @@ class RealData:
         labels : torch.Tensor
             Class of each returned row.
         """
-        dev = self.X.device
-        n_classes, width = self.n_classes, self._max_count
-        k = min(int(n_per_class), width)
-        keys = torch.rand(n_classes, width, generator=generator, device=dev)
-        positions = torch.arange(width, device=dev).expand(n_classes, width)
-        valid = positions < self.counts[:, None]
-        keys = torch.where(valid, keys, torch.full_like(keys, 2.0))
-        pos = keys.topk(k, dim=1, largest=False).indices
-        keep = pos < self.counts[:, None]
-        rows = self.order[(self.offsets[:, None] + pos).clamp_max(len(self.order) - 1)]
-        labels = torch.arange(n_classes, device=dev)[:, None].expand(n_classes, k)
-        return rows[keep], labels[keep]
+        rows, valid = self.sample_per_class_dense(n_per_class, generator)
+        labels = torch.arange(self.n_classes, device=rows.device)[:, None].expand_as(rows)
+        return rows[valid], labels[valid]
 
 
 @dataclass

@@ -1,0 +1,165 @@
+"""Gradient matching (DC, DSA, DCC, DSA+DCC): distances, batched gradients, warm-up, loop."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from condensekit import DatasetCondenser
+from condensekit.models import build_model
+from condensekit.strategies import FitContext, RealData, SyntheticSet
+from condensekit.strategies.gradient import (
+    DCC,
+    GradientMatching,
+    gradient_distance,
+    paper_loops,
+)
+
+from .conftest import FAST
+
+
+def _grads(seed, shapes=((8, 4, 3, 3), (8,), (3, 8))):
+    gen = torch.Generator().manual_seed(seed)
+    return {f"p{i}": torch.randn(s, generator=gen) for i, s in enumerate(shapes)}
+
+
+@pytest.mark.parametrize("metric", ["layerwise", "mse", "cos"])
+def test_distance_is_zero_for_identical_gradients_and_positive_otherwise(metric):
+    a, b = _grads(0), _grads(1)
+    assert float(gradient_distance(a, a, metric, batched=False)) == pytest.approx(0, abs=1e-5)
+    assert float(gradient_distance(a, b, metric, batched=False)) > 0.1
+    batched = {k: torch.stack([v, v * 2]) for k, v in a.items()}
+    # the cosine-based distances ignore scale; every class is summed
+    if metric != "mse":
+        assert float(gradient_distance(batched, batched, metric, True)) == pytest.approx(
+            0, abs=1e-5
+        )
+
+
+def test_layerwise_distance_skips_biases_and_sums_rows():
+    a, b = _grads(0), _grads(1)
+    b_bias_changed = {**a, "p1": a["p1"] + 5}
+    assert float(gradient_distance(a, b_bias_changed, "layerwise", False)) == pytest.approx(
+        0, abs=1e-5
+    )
+    rows = a["p0"].flatten(1), b["p0"].flatten(1)
+    expected = (1 - F.cosine_similarity(*rows, dim=1, eps=1e-12)).sum()
+    rows = a["p2"], b["p2"]
+    expected += (1 - F.cosine_similarity(*rows, dim=1, eps=1e-12)).sum()
+    got = gradient_distance(a, b, "layerwise", False)
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_paper_loop_table():
+    assert paper_loops(1) == (1, 1) and paper_loops(10) == (10, 50)
+    assert paper_loops(50) == (50, 10) and paper_loops(15) == (10, 50)
+    assert GradientMatching(outer_loop=3, inner_loop=0).loops(10) == (3, 0)
+
+
+def test_warmup_switches_at_the_right_steps():
+    ctx = FitContext(None, 1, 8, "real", torch.device("cpu"), None, None, None)
+    dcc = DCC(inner_warmup=2)
+    assert dcc.warmup_iterations(8) == 2 and dcc.warmup_iterations(1000) == 250
+    table = {(it, step): dcc.is_classwise(ctx, it, step) for it in range(4) for step in range(4)}
+    assert all(table[(it, s)] for it in (0, 1) for s in range(4))  # outer warm-up
+    assert all(table[(it, s)] for it in (2, 3) for s in (0, 1))  # inner warm-up
+    assert not any(table[(it, s)] for it in (2, 3) for s in (2, 3))
+    assert all(GradientMatching().is_classwise(ctx, it, s) for it in range(4) for s in range(4))
+    assert DCC(outer_warmup=0, inner_warmup=0).is_classwise(ctx, 0, 0) is False
+
+
+@pytest.fixture
+def small_problem(digits):
+    X_train, _, y_train, _ = digits
+    X = torch.as_tensor(X_train, dtype=torch.float32)[:, None] / 16
+    return X, torch.as_tensor(y_train)
+
+
+def _ctx(data, ipc, seed, net, augment=None):
+    return FitContext(
+        data,
+        ipc,
+        4,
+        "real",
+        torch.device("cpu"),
+        torch.Generator().manual_seed(seed),
+        lambda: net,
+        augment,
+    )
+
+
+def test_vmapped_class_gradients_equal_a_per_class_loop(small_problem):
+    X, y = small_problem
+    net = build_model("convnet", (1, 8, 8), 10, generator=torch.Generator().manual_seed(0), width=8)
+    x = torch.stack([X[y == c][:4] for c in range(10)])
+    labels = torch.arange(10)[:, None].expand(10, 4)
+    w = torch.full((10, 4), 0.25)
+    batched = GradientMatching._gradients(net, x, labels, w, per_class=True)
+    for c in (0, 7):
+        loss = F.cross_entropy(net(x[c]), labels[c])
+        ref = torch.autograd.grad(loss, list(net.parameters()))
+        for (name, _), g in zip(net.named_parameters(), ref):
+            torch.testing.assert_close(batched[name][c], g, rtol=1e-4, atol=1e-6)
+
+
+def test_dcc_loss_equals_classwise_loss_with_one_class(small_problem):
+    X, y = small_problem
+    X1, y1 = X[y == 3], torch.zeros(int((y == 3).sum()), dtype=torch.long)
+    data = RealData(X1, y1, 1)
+    net = build_model("convnet", (1, 8, 8), 1, generator=torch.Generator().manual_seed(0), width=8)
+    syn = SyntheticSet(X1[:3], torch.zeros(3, dtype=torch.long))
+    contrastive = DCC(outer_warmup=0, inner_warmup=0, batch_real=16)
+    classwise = GradientMatching(batch_real=16)
+    assert not contrastive.is_classwise(_ctx(data, 3, 0, net), 1, 1)
+    a = contrastive.loss(net, syn, _ctx(data, 3, 0, net), 1, 1)
+    b = classwise.loss(net, syn, _ctx(data, 3, 0, net), 1, 1)
+    torch.testing.assert_close(a, b)
+    assert float(a.detach()) > 0
+
+
+def test_loss_gradient_reaches_the_synthetic_pixels(small_problem):
+    X, y = small_problem
+    data = RealData(X, y, 10)
+    net = build_model("convnet", (1, 8, 8), 10, generator=torch.Generator().manual_seed(0), width=8)
+    for strategy in (
+        GradientMatching(batch_real=8),
+        DCC(outer_warmup=0, inner_warmup=0, batch_real=8),
+    ):
+        syn = SyntheticSet(
+            torch.cat([X[y == c][:2] for c in range(10)]), torch.arange(10).repeat_interleave(2)
+        )
+        strategy.loss(net, syn, _ctx(data, 2, 0, net), 1, 1).backward()
+        assert syn.X.grad is not None and syn.X.grad.abs().sum() > 0
+
+
+def test_batchnorm_statistics_are_frozen_from_the_real_batch(small_problem):
+    X, _ = small_problem
+    net = build_model(
+        "convnet", (1, 8, 8), 10, generator=torch.Generator().manual_seed(0), width=8, norm="batch"
+    )
+    batch = X[:64]
+    GradientMatching._freeze_batchnorm(net, batch)
+    bn = net.blocks[0][1]
+    assert not bn.training
+    first = net.blocks[0][0](batch)
+    torch.testing.assert_close(bn.running_mean, first.mean((0, 2, 3)), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["dc", "dsa", "dcc", "dsa_dcc"])
+def test_every_variant_fits_through_the_shared_loop(digits_small, method):
+    X, y = digits_small
+    kw = {**FAST, "max_iter": 2, "strategy__outer_loop": 2, "strategy__inner_loop": 1}
+    cond = DatasetCondenser(method, ipc=2, random_state=0, **kw).fit(X, y)
+    again = DatasetCondenser(method, ipc=2, random_state=0, **kw).fit(X, y)
+    assert cond.X_syn_.shape == (20, 8, 8) and cond.n_iter_ == 2
+    assert np.isfinite(cond.history_).all()
+    np.testing.assert_array_equal(cond.X_syn_, again.X_syn_)
+    assert (cond.augment_ is not None) == method.startswith("dsa")
+
+
+def test_gradient_settings_are_validated(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="strategy__distance"):
+        DatasetCondenser("dc", ipc=1, strategy__distance="l1", **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="no setting 'outer'"):
+        DatasetCondenser("dcc", ipc=1, strategy__outer=3, **FAST).fit(X, y)
