@@ -20,6 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 from torch.utils.data import Dataset
 
+from ._validation import validate_params
 from .data.adapters import (
     InputLayout,
     as_numeric_array,
@@ -145,6 +146,18 @@ class RoutedParamsMixin:
         self._extra_params = sorted(kwargs)
         for key, value in kwargs.items():
             setattr(self, key, value)
+
+    def _check_params(self) -> None:
+        """Check every parameter against ``_parameter_constraints`` and reject unknown keywords.
+
+        Called at the start of ``fit`` (scikit-learn's rule: constructors only store).
+        """
+        self.check_unexpected_params()
+        validate_params(
+            type(self).__name__,
+            self.get_params(deep=False),
+            getattr(self, "_parameter_constraints", {}),
+        )
 
     def check_unexpected_params(self) -> None:
         """Raise TypeError for constructor keywords that are neither parameters nor routed."""

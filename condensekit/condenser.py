@@ -27,7 +27,6 @@ from ._validation import (
     Interval,
     InvalidParameterError,
     Options,
-    validate_params,
 )
 from .augment import AUGMENTATIONS, build_augment
 from .base import BaseCondenser, PreparedData, prepare_training_data
@@ -234,8 +233,7 @@ class DatasetCondenser(BaseCondenser):
 
     def _fit_state(self, X: Any, y: Any) -> dict[str, Any]:
         name = type(self).__name__
-        self.check_unexpected_params()
-        validate_params(name, self.get_params(deep=False), self._parameter_constraints)
+        self._check_params()
         strategy = self._build_method()
         init = self._resolve_init(strategy)
         device = resolve_device(self.device, name)

@@ -51,7 +51,11 @@ class InputLayout:
 
     def to_internal(self, X: np.ndarray | torch.Tensor) -> torch.Tensor:
         """Caller's samples ``(n, *sample_shape)`` -> float32 tensor ``(n, *internal_shape)``."""
-        t = X.detach() if isinstance(X, torch.Tensor) else torch.as_tensor(np.asarray(X))
+        if isinstance(X, torch.Tensor):
+            t = X.detach()
+        else:
+            arr = np.asarray(X)
+            t = torch.as_tensor(arr if arr.flags.writeable else arr.copy())
         if tuple(t.shape[1:]) != self.sample_shape:
             raise ValueError(
                 f"X has samples of shape {tuple(t.shape[1:])}, but the estimator was fitted on "

@@ -30,7 +30,6 @@ from .._validation import (
     InstanceOf,
     Interval,
     Options,
-    validate_params,
 )
 from ..augment import AUGMENTATIONS, build_augment
 from ..base import BaseCondenser, RoutedParamsMixin, encode_labels
@@ -225,10 +224,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         -------
         EvaluationResult
         """
-        self.check_unexpected_params()
-        validate_params(
-            type(self).__name__, self.get_params(deep=False), self._parameter_constraints
-        )
+        self._check_params()
         device = resolve_device(self.device, type(self).__name__)
         X_syn, y_syn, classes, layout, normalizer, X_test = _condensed_parts(
             condensed, X_test, input_shape
