@@ -107,8 +107,9 @@ def test_unusable_shapes(digits_small, shape, match):
 def test_images_too_small_for_the_network(digits_small):
     X, y = digits_small
     with pytest.raises(ValueError, match=r"depth 3 .* at least 8x8.*model__depth"):
-        _fit(X[:, :4, :4], y)
+        _fit(X[:, :4, :4], y, model__depth=3)
     assert _fit(X[:, :4, :4], y, model__depth=2).X_syn_.shape == (10, 4, 4)
+    assert _fit(X[:, :4, :4], y).X_syn_.shape == (10, 4, 4)  # "auto" depth fits small images
 
 
 def test_input_shape_that_does_not_fit(digits_small):

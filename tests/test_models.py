@@ -12,14 +12,26 @@ def _gen(seed=0):
 
 
 @pytest.mark.parametrize(
-    "shape, embed_dim",
-    [((1, 8, 8), 128 * 1 * 1), ((1, 28, 28), 128 * 4 * 4), ((3, 32, 32), 128 * 4 * 4)],
+    "shape, embed_dim, depth",
+    [
+        ((1, 8, 8), 128 * 2 * 2, 2),  # "auto" keeps the last normalised map at 4x4
+        ((1, 16, 16), 128 * 2 * 2, 3),
+        ((1, 28, 28), 128 * 4 * 4, 3),
+        ((3, 32, 32), 128 * 4 * 4, 3),
+    ],
 )
-def test_convnet_sizes(shape, embed_dim):
+def test_convnet_sizes(shape, embed_dim, depth):
     net = build_model("convnet", shape, 10, generator=_gen())
     x = torch.randn(2, *shape)
+    assert net.depth == depth and len(net.blocks) == depth
     assert net.embed(x).shape == (2, embed_dim) and net(x).shape == (2, 10)
-    assert [b.shape[1] for b in net.forward_blocks(x)] == [128, 128, 128]
+    assert [b.shape[1] for b in net.forward_blocks(x)] == [128] * depth
+    assert build_model("convnet", shape, 10, generator=_gen(), depth=1).depth == 1
+
+
+def test_convnet_depth_must_be_a_count_or_auto():
+    with pytest.raises(ValueError, match="depth must be an int >= 1 or 'auto'"):
+        build_model("convnet", (1, 8, 8), 10, generator=_gen(), depth="deep")
 
 
 @pytest.mark.parametrize("norm", ["instance", "batch", "none"])
