@@ -60,7 +60,13 @@ def test_warmup_switches_at_the_right_steps():
     ctx = FitContext(None, 1, 8, "real", torch.device("cpu"), None, None, None)
     dcc = DCC(inner_warmup=2)
     assert dcc.warmup_iterations(8) == 2 and dcc.warmup_iterations(1000) == 250
-    table = {(it, step): dcc.is_classwise(ctx, it, step) for it in range(4) for step in range(4)}
+    steps = [(it, s) for it in range(4) for s in range(4)]
+    # the authors' code: class-wise only inside both warm-ups
+    table = {(it, s): dcc.is_classwise(ctx, it, s) for it, s in steps}
+    assert {k for k, v in table.items() if v} == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    # DESIGN.md's reading: the whole outer warm-up, then the first steps of every network
+    every = DCC(inner_warmup=2, inner_warmup_scope="every_network")
+    table = {(it, s): every.is_classwise(ctx, it, s) for it, s in steps}
     assert all(table[(it, s)] for it in (0, 1) for s in range(4))  # outer warm-up
     assert all(table[(it, s)] for it in (2, 3) for s in (0, 1))  # inner warm-up
     assert not any(table[(it, s)] for it in (2, 3) for s in (2, 3))
@@ -88,13 +94,14 @@ def _ctx(data, ipc, seed, net, augment=None):
     )
 
 
-def test_vmapped_class_gradients_equal_a_per_class_loop(small_problem):
+@pytest.mark.parametrize("use_vmap", [True, False])
+def test_per_class_gradients_equal_a_per_class_reference(small_problem, use_vmap):
     X, y = small_problem
     net = build_model("convnet", (1, 8, 8), 10, generator=torch.Generator().manual_seed(0), width=8)
     x = torch.stack([X[y == c][:4] for c in range(10)])
     labels = torch.arange(10)[:, None].expand(10, 4)
     w = torch.full((10, 4), 0.25)
-    batched = GradientMatching._gradients(net, x, labels, w, per_class=True)
+    batched = GradientMatching._gradients(net, x, labels, w, per_class=True, use_vmap=use_vmap)
     for c in (0, 7):
         loss = F.cross_entropy(net(x[c]), labels[c])
         ref = torch.autograd.grad(loss, list(net.parameters()))
@@ -115,6 +122,31 @@ def test_dcc_loss_equals_classwise_loss_with_one_class(small_problem):
     b = classwise.loss(net, syn, _ctx(data, 3, 0, net), 1, 1)
     torch.testing.assert_close(a, b)
     assert float(a.detach()) > 0
+
+
+def test_class_batching_choice():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert not GradientMatching().uses_vmap(cpu) and GradientMatching().uses_vmap(cuda)
+    assert GradientMatching(class_batching="vmap").uses_vmap(cpu)
+    assert not GradientMatching(class_batching="loop").uses_vmap(cuda)
+
+
+def test_vmap_and_loop_give_the_same_matching_loss(small_problem):
+    X, y = small_problem
+    data = RealData(X, y, 10)
+    net = build_model("convnet", (1, 8, 8), 10, generator=torch.Generator().manual_seed(0), width=8)
+    X0, y0 = torch.cat([X[y == c][:2] for c in range(10)]), torch.arange(10).repeat_interleave(2)
+    losses = []
+    for mode in ("vmap", "loop"):
+        syn = SyntheticSet(X0, y0)
+        loss = GradientMatching(batch_real=8, class_batching=mode).loss(
+            net, syn, _ctx(data, 2, 0, net), 0, 0
+        )
+        loss.backward()
+        assert syn.X.grad is not None and float(syn.X.grad.abs().sum()) > 0
+        losses.append((loss.detach(), syn.X.grad))
+    torch.testing.assert_close(losses[0][0], losses[1][0], rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(losses[0][1], losses[1][1], rtol=1e-3, atol=1e-5)
 
 
 def test_loss_gradient_reaches_the_synthetic_pixels(small_problem):
