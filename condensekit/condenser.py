@@ -57,12 +57,15 @@ class DatasetCondenser(BaseCondenser):
     ----------
     method : str, default="dm"
         A registered method (see :func:`condensekit.list_methods`): ``"dm"`` (distribution
-        matching) or ``"random"`` (random real samples; a baseline).
+        matching), ``"ddm"`` (decomposed DM: style and diversity terms), ``"dc"``, ``"dsa"``,
+        ``"dcc"``, ``"dsa_dcc"`` (gradient matching: class-wise, with siamese augmentation,
+        contrastive, both) or ``"random"`` (random real samples; a baseline).
     ipc : int, default=10
         Samples per class in the condensed set. Methods that start from or keep real samples
         need every class to hold at least ``ipc`` samples.
     max_iter : int or None, default=None
-        Outer iterations; ``None`` uses the method's paper setting (20,000 for ``"dm"``).
+        Outer iterations; ``None`` uses the method's paper setting (20,000 for ``"dm"`` and
+        ``"ddm"``, 1,000 for gradient matching).
         Ignored by selections.
     device : str or torch.device, default="auto"
         ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ._registry import Registry
 from .selection.random import RandomSelection
 from .strategies.base import Method
+from .strategies.decomposed import DecomposedDistributionMatching
 from .strategies.distribution import DistributionMatching
 from .strategies.gradient import DCC, DSA, DSADCC, GradientMatching
 
@@ -18,6 +19,7 @@ METHODS.register("dsa", DSA)
 METHODS.register("dcc", DCC)
 METHODS.register("dsa_dcc", DSADCC)
 METHODS.register("dm", DistributionMatching)
+METHODS.register("ddm", DecomposedDistributionMatching)
 METHODS.register("random", RandomSelection)
 
 

@@ -9,12 +9,19 @@ from .base import (
     SyntheticSet,
     class_means,
 )
+from .decomposed import DecomposedDistributionMatching
 from .distribution import DistributionMatching
+from .gradient import DCC, DSA, DSADCC, GradientMatching
 
 __all__ = [
+    "DCC",
+    "DSA",
+    "DSADCC",
     "CondensedResult",
+    "DecomposedDistributionMatching",
     "DistributionMatching",
     "FitContext",
+    "GradientMatching",
     "MatchingStrategy",
     "Method",
     "RealData",

@@ -58,7 +58,8 @@ class DistributionMatching(MatchingStrategy):
     def loss(
         self, net: nn.Module, syn: SyntheticSet, ctx: FitContext, iteration: int, step: int
     ) -> torch.Tensor:
-        """Sum over classes of the squared distance between mean embeddings."""
+        """Sum over classes of the squared distance between mean embeddings (plus the terms of
+        :meth:`extra_loss`, none for DM)."""
         data = ctx.data
         rows, y_real = data.sample_per_class(self.batch_real, ctx.generator)
         x_real = data.X[rows]
@@ -67,7 +68,43 @@ class DistributionMatching(MatchingStrategy):
             params = ctx.augment.draw(data.n_classes, ctx.generator, tuple(x_real.shape[2:]))
             x_real = ctx.augment(x_real, params, y_real)
             x_syn = ctx.augment(x_syn, params, y_syn)
+        blocks = self.needs_blocks()
         with torch.no_grad():
-            mean_real = class_means(net.embed(x_real), y_real, data.n_classes)
-        mean_syn = class_means(net.embed(x_syn), y_syn, data.n_classes)
-        return ((mean_real - mean_syn) ** 2).sum()
+            real = self.features(net, x_real, blocks)
+        synthetic = self.features(net, x_syn, blocks)
+        mean_real = class_means(real[0], y_real, data.n_classes)
+        mean_syn = class_means(synthetic[0], y_syn, data.n_classes)
+        loss = ((mean_real - mean_syn) ** 2).sum()
+        if blocks or self.has_extra_terms():
+            loss = loss + self.extra_loss(real, y_real, synthetic, y_syn, ctx)
+        return loss
+
+    @staticmethod
+    def features(
+        net: nn.Module, x: torch.Tensor, blocks: bool
+    ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
+        """``(embedding, block outputs)``; the block outputs only when ``blocks`` (one pass
+        either way: the embedding is then the flattened last block)."""
+        if not blocks:
+            return net.embed(x), None
+        outs = net.forward_blocks(x)
+        return outs[-1].flatten(1), outs
+
+    def needs_blocks(self) -> bool:
+        """Whether :meth:`loss` needs every block's output (style terms)."""
+        return False
+
+    def has_extra_terms(self) -> bool:
+        """Whether :meth:`extra_loss` adds anything."""
+        return False
+
+    def extra_loss(
+        self,
+        real: tuple[torch.Tensor, list[torch.Tensor] | None],
+        y_real: torch.Tensor,
+        synthetic: tuple[torch.Tensor, list[torch.Tensor] | None],
+        y_syn: torch.Tensor,
+        ctx: FitContext,
+    ) -> torch.Tensor:
+        """Terms added to the mean-embedding loss by subclasses; DM adds none."""
+        return torch.zeros((), device=ctx.device)
