@@ -19,11 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from _common import FLIP, describe, load, run_cell_in_subprocess, table
 
 #: DM settings per budget and dataset. "quick" fits every condensation into 10 minutes on a
 #: 2-core CPU; "paper" is the DM paper's setting (20,000 iterations, 256 real images per class,
@@ -51,66 +50,6 @@ def dm_settings(budget: str, dataset: str, ipc: int) -> dict:
     if per_ipc is not None:
         settings["strategy__lr_syn"] = per_ipc * ipc
     return settings
-
-
-#: No horizontal flips for digits (DESIGN.md, DSA).
-FLIP = {"digits": False, "mnist": False, "cifar10": True}
-
-
-def load(dataset: str, data_root: str | None):
-    """(X_train, y_train, X_test, y_test) of a real dataset."""
-    from condensekit.data import load_cifar10_subset, load_digits_split, load_mnist
-
-    if dataset == "digits":
-        X_train, X_test, y_train, y_test = load_digits_split(test_size=0.3, random_state=0)
-        return X_train, y_train, X_test, y_test
-    if dataset == "mnist":
-        return (*load_mnist(data_root, train=True), *load_mnist(data_root, train=False))
-    if dataset == "cifar10":
-        return load_cifar10_subset(data_root)[:4]
-    raise ValueError(f"unknown dataset {dataset!r}")
-
-
-def peak_rss_mib() -> float:
-    """Peak resident memory of this process in MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def run_cell(args) -> dict:
-    """One condensation and its evaluation, in this process."""
-    import torch
-
-    from condensekit import CondensedEvaluator, DatasetCondenser
-
-    X_train, y_train, X_test, y_test = load(args.dataset, args.data_root)
-    params = {"ipc": args.ipc_one, "random_state": args.seed, "device": args.device, "verbose": 0}
-    if args.method != "random":
-        params |= dm_settings(args.budget, args.dataset, args.ipc_one)
-        params["augment__flip"] = FLIP[args.dataset]
-    cond = DatasetCondenser(args.method, **params).fit(X_train, y_train)
-    evaluator = CondensedEvaluator(
-        n_models=args.n_models, random_state=args.seed, device=args.device
-    )
-    res = evaluator.evaluate(cond, X_test, y_test)
-    out = {
-        "dataset": args.dataset,
-        "method": args.method,
-        "ipc": args.ipc_one,
-        "budget": args.budget if args.method != "random" else "-",
-        "settings": {k: v for k, v in params.items() if k != "verbose"},
-        "seed": args.seed,
-        "acc_mean": res.mean,
-        "acc_std": res.std,
-        "accuracies": res.accuracies,
-        "fit_time_s": cond.fit_time_,
-        "eval_time_s": res.time,
-        "n_iter": cond.n_iter_,
-        "peak_rss_mib": peak_rss_mib(),
-        "device": cond.device_,
-    }
-    if torch.cuda.is_available() and cond.device_.startswith("cuda"):
-        out["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
-    return out
 
 
 def dm_iteration_cost(data_root: str | None, device: str, repeats: int = 5) -> dict:
@@ -171,21 +110,6 @@ def dm_iteration_cost(data_root: str | None, device: str, repeats: int = 5) -> d
     }
 
 
-def table(rows: list[dict]) -> str:
-    """Markdown table of the cells."""
-    lines = [
-        "| dataset | method | ipc | budget | accuracy % (mean ± std) | fit s | peak MiB |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for r in rows:
-        lines.append(
-            f"| {r['dataset']} | {r['method']} | {r['ipc']} | {r['budget']} | "
-            f"{100 * r['acc_mean']:.2f} ± {100 * r['acc_std']:.2f} | {r['fit_time_s']:.1f} | "
-            f"{r['peak_rss_mib']:.0f} |"
-        )
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist", "cifar10"])
@@ -205,16 +129,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="benchmarks/results/dm.json")
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
-    # internal: run one cell and print its JSON
-    parser.add_argument("--cell", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--dataset", help=argparse.SUPPRESS)
-    parser.add_argument("--method", help=argparse.SUPPRESS)
-    parser.add_argument("--ipc-one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-
-    if args.cell:
-        print(json.dumps(run_cell(args)))
-        return
 
     rows: list[dict] = []
     if not args.speed_only:
@@ -222,36 +137,24 @@ def main(argv: list[str] | None = None) -> None:
             ipcs = args.ipc or ([10] if dataset == "cifar10" else [1, 10])
             for ipc in ipcs:
                 for method in args.methods:
-                    cmd = [
-                        sys.executable,
-                        __file__,
-                        "--cell",
-                        "--dataset",
-                        dataset,
-                        "--method",
-                        method,
-                        "--ipc-one",
-                        str(ipc),
-                        "--budget",
-                        args.budget,
-                        "--n-models",
-                        str(args.n_models),
-                        "--seed",
-                        str(args.seed),
-                        "--device",
-                        args.device,
-                    ]
-                    if args.data_root:
-                        cmd += ["--data-root", args.data_root]
-                    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-                    row = json.loads(out.stdout.strip().splitlines()[-1])
+                    settings = {}
+                    if method != "random":
+                        settings = dm_settings(args.budget, dataset, ipc)
+                        settings["augment__flip"] = FLIP[dataset]
+                    spec = {
+                        "dataset": dataset,
+                        "method": method,
+                        "ipc": ipc,
+                        "settings": settings,
+                        "budget": args.budget,
+                        "seed": args.seed,
+                        "n_models": args.n_models,
+                        "device": args.device,
+                        "data_root": args.data_root,
+                    }
+                    row = run_cell_in_subprocess(spec)
                     rows.append(row)
-                    print(
-                        f"{dataset} {method} ipc={ipc}: {100 * row['acc_mean']:.2f} ± "
-                        f"{100 * row['acc_std']:.2f} %  fit {row['fit_time_s']:.1f} s  "
-                        f"peak {row['peak_rss_mib']:.0f} MiB",
-                        flush=True,
-                    )
+                    print(describe(row), flush=True)
         print(table(rows))
     speed = None if args.no_speed else dm_iteration_cost(args.data_root, args.device)
     if speed:

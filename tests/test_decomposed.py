@@ -66,13 +66,13 @@ def test_diversity_pushes_two_near_identical_samples_apart(images):
     # identical samples: the divergence is exactly zero
     assert float(diversity_kl(net.embed(torch.cat([base, base])), ipc=2, k=1)) == 0.0
     opt = torch.optim.SGD([x], lr=1.0)
-    start = float((net.embed(x[:1]) - net.embed(x[1:])).norm())
+    start = float((net.embed(x[:1]) - net.embed(x[1:])).norm().detach())
     for _ in range(30):
         loss = -diversity_kl(net.embed(x), ipc=2, k=1)
         opt.zero_grad()
         loss.backward()
         opt.step()
-    end = float((net.embed(x[:1]) - net.embed(x[1:])).norm())
+    end = float((net.embed(x[:1]) - net.embed(x[1:])).norm().detach())
     assert end > 10 * start, (start, end)
 
 

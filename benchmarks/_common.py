@@ -1,0 +1,164 @@
+"""Shared pieces of the benchmark scripts: real datasets, one cell in its own process, tables.
+
+A cell is one condensation (dataset x method x ipc x settings x seed) followed by the default
+:class:`condensekit.CondensedEvaluator`. Each cell runs in a fresh process so that its peak
+memory is its own: ``python benchmarks/_common.py '<json spec>'`` prints the cell's JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+#: No horizontal flips for digit datasets (DESIGN.md, DSA).
+FLIP = {"digits": False, "mnist": False, "cifar10": True, "mnist_on_cifar": False}
+
+
+def mnist_on_cifar(data_root: str | None, seed: int = 0, n_train: int = 5000, alpha: float = 0.5):
+    """MNIST digits drawn over CIFAR-10 photographs: task-irrelevant features dominate.
+
+    Every 28x28 digit is blended (opacity ``alpha``, white strokes) at a random offset into a
+    32x32 colour background cut from the CIFAR-10 subset. The background is drawn independently
+    of the digit's label, so it carries no class information, but it holds most of the pixel
+    variance. Training images use CIFAR training photographs, test images the CIFAR test
+    photographs, so no background is shared between the splits.
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test : numpy.ndarray
+        uint8 images ``(n, 32, 32, 3)`` and int64 digit labels; ``n_train`` balanced training
+        images (``n_train // 10`` per class) and 1,000 test images (100 per class).
+    """
+    from condensekit.data import load_cifar10_subset, load_mnist
+
+    rng = np.random.default_rng(seed)
+    bg_train, _, bg_test, _, _ = load_cifar10_subset(data_root)
+    out = []
+    for (digits, labels), backgrounds, n in (
+        (load_mnist(data_root, train=True), bg_train, n_train),
+        (load_mnist(data_root, train=False), bg_test, 1000),
+    ):
+        rows = np.concatenate(
+            [rng.choice(np.flatnonzero(labels == c), n // 10, replace=False) for c in range(10)]
+        )
+        rows = rng.permutation(rows)
+        many = len(rows) > len(backgrounds)
+        images = backgrounds[rng.choice(len(backgrounds), len(rows), replace=many)]
+        images = images.astype(np.float32)
+        offsets = rng.integers(0, 5, size=(len(rows), 2))
+        for i, (row, (dy, dx)) in enumerate(zip(rows, offsets)):
+            mask = alpha * digits[row].astype(np.float32)[..., None] / 255.0
+            patch = images[i, dy : dy + 28, dx : dx + 28]
+            images[i, dy : dy + 28, dx : dx + 28] = patch * (1 - mask) + 255.0 * mask
+        out += [np.round(images).astype(np.uint8), labels[rows].astype(np.int64)]
+    return tuple(out)
+
+
+def load(dataset: str, data_root: str | None = None):
+    """(X_train, y_train, X_test, y_test) of a benchmark dataset."""
+    from condensekit.data import load_cifar10_subset, load_digits_split, load_mnist
+
+    if dataset == "digits":
+        X_train, X_test, y_train, y_test = load_digits_split(test_size=0.3, random_state=0)
+        return X_train, y_train, X_test, y_test
+    if dataset == "mnist":
+        return (*load_mnist(data_root, train=True), *load_mnist(data_root, train=False))
+    if dataset == "cifar10":
+        return load_cifar10_subset(data_root)[:4]
+    if dataset == "mnist_on_cifar":
+        return mnist_on_cifar(data_root)
+    raise ValueError(f"unknown dataset {dataset!r}")
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_cell(spec: dict) -> dict:
+    """Condense and evaluate one cell in this process.
+
+    ``spec`` holds ``dataset``, ``method``, ``ipc``, ``settings`` (condenser keyword arguments),
+    ``seed``, ``n_models``, ``device``, ``data_root`` and an optional ``budget`` label.
+    """
+    import torch
+
+    from condensekit import CondensedEvaluator, DatasetCondenser
+
+    X_train, y_train, X_test, y_test = load(spec["dataset"], spec.get("data_root"))
+    params = {
+        "ipc": spec["ipc"],
+        "random_state": spec["seed"],
+        "device": spec.get("device", "auto"),
+        "verbose": 0,
+        **spec.get("settings", {}),
+    }
+    cond = DatasetCondenser(spec["method"], **params).fit(X_train, y_train)
+    evaluator = CondensedEvaluator(
+        n_models=spec.get("n_models", 5), random_state=spec["seed"], device=params["device"]
+    )
+    res = evaluator.evaluate(cond, X_test, y_test)
+    out = {
+        "dataset": spec["dataset"],
+        "method": spec["method"],
+        "label": spec.get("label", spec["method"]),
+        "ipc": spec["ipc"],
+        "budget": spec.get("budget", "-") if spec["method"] != "random" else "-",
+        "settings": {k: v for k, v in params.items() if k != "verbose"},
+        "seed": spec["seed"],
+        "acc_mean": res.mean,
+        "acc_std": res.std,
+        "accuracies": res.accuracies,
+        "eval_epochs": res.epochs,
+        "fit_time_s": cond.fit_time_,
+        "eval_time_s": res.time,
+        "n_iter": cond.n_iter_,
+        "peak_rss_mib": peak_rss_mib(),
+        "device": cond.device_,
+    }
+    if torch.cuda.is_available() and cond.device_.startswith("cuda"):
+        out["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def run_cell_in_subprocess(spec: dict) -> dict:
+    """:func:`run_cell` in a fresh Python process (its own peak memory); returns its JSON."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), json.dumps(spec)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"cell {spec} failed:\n{proc.stderr[-4000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def describe(row: dict) -> str:
+    """One progress line for a finished cell."""
+    return (
+        f"{row['dataset']} {row.get('label', row['method'])} ipc={row['ipc']} "
+        f"seed={row['seed']}: {100 * row['acc_mean']:.2f} ± "
+        f"{100 * row['acc_std']:.2f} %  fit {row['fit_time_s']:.1f} s  "
+        f"eval {row['eval_time_s']:.1f} s  peak {row['peak_rss_mib']:.0f} MiB"
+    )
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table of finished cells."""
+    lines = [
+        "| dataset | method | ipc | budget | accuracy % (mean ± std) | fit s | peak MiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['dataset']} | {r.get('label', r['method'])} | {r['ipc']} | {r['budget']} | "
+            f"{100 * r['acc_mean']:.2f} ± {100 * r['acc_std']:.2f} | {r['fit_time_s']:.1f} | "
+            f"{r['peak_rss_mib']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(json.dumps(run_cell(json.loads(sys.argv[1]))))
