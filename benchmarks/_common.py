@@ -8,6 +8,7 @@ memory is its own: ``python benchmarks/_common.py '<json spec>'`` prints the cel
 from __future__ import annotations
 
 import json
+import platform
 import resource
 import subprocess
 import sys
@@ -133,6 +134,20 @@ def run_cell_in_subprocess(spec: dict) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"cell {spec} failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def write_report(out: str | Path, cells: list[dict], **extra) -> None:
+    """Write the cells so far (and any ``extra`` sections) as JSON to ``out``.
+
+    Scripts call it after every cell, so an interrupted run keeps what it finished.
+    """
+    report = {
+        "cells": cells,
+        **extra,
+        "machine": {"platform": platform.platform(), "python": platform.python_version()},
+    }
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(report, indent=2))
 
 
 def describe(row: dict) -> str:

@@ -21,11 +21,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-from pathlib import Path
 
-from _common import describe, run_cell_in_subprocess, table
+from _common import describe, run_cell_in_subprocess, table, write_report
 
 #: Quick budget (CPU) by ipc; the rest is the library default (paper settings).
 BUDGETS = {
@@ -69,13 +66,9 @@ def main(argv: list[str] | None = None) -> None:
             row = run_cell_in_subprocess(spec)
             rows.append(row)
             print(describe(row), flush=True)
+            write_report(args.out, rows)
     print(table(rows))
-    report = {
-        "cells": rows,
-        "machine": {"platform": platform.platform(), "python": platform.python_version()},
-    }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    write_report(args.out, rows)
     print(f"wrote {args.out}")
 
 

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-from pathlib import Path
 
 import numpy as np
-from _common import FLIP, describe, run_cell_in_subprocess
+from _common import FLIP, describe, run_cell_in_subprocess, write_report
 from bench_dm import dm_settings
 
 VARIANTS = {
@@ -96,13 +94,9 @@ def main(argv: list[str] | None = None) -> None:
                 row = run_cell_in_subprocess(spec)
                 rows.append(row)
                 print(describe(row), flush=True)
+                write_report(args.out, rows)
     print(summary(rows))
-    report = {
-        "cells": rows,
-        "machine": {"platform": platform.platform(), "python": platform.python_version()},
-    }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    write_report(args.out, rows)
     print(f"wrote {args.out}")
 
 

@@ -17,12 +17,9 @@ Results are printed as a markdown table and written as JSON (``--out``).
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
-from pathlib import Path
 
-from _common import FLIP, describe, load, run_cell_in_subprocess, table
+from _common import FLIP, describe, load, run_cell_in_subprocess, table, write_report
 
 #: DM settings per budget and dataset. "quick" fits every condensation into 10 minutes on a
 #: 2-core CPU; "paper" is the DM paper's setting (20,000 iterations, 256 real images per class,
@@ -155,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
                     row = run_cell_in_subprocess(spec)
                     rows.append(row)
                     print(describe(row), flush=True)
+                    write_report(args.out, rows)
         print(table(rows))
     speed = None if args.no_speed else dm_iteration_cost(args.data_root, args.device)
     if speed:
@@ -163,13 +161,7 @@ def main(argv: list[str] | None = None) -> None:
             f"network passes alone: {speed['network_passes_s']:.3f} s; ratio "
             f"{speed['ratio']:.3f}"
         )
-    report = {
-        "cells": rows,
-        "dm_iteration_cost": speed,
-        "machine": {"platform": platform.platform(), "python": platform.python_version()},
-    }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    write_report(args.out, rows, dm_iteration_cost=speed)
     print(f"wrote {args.out}")
 
 

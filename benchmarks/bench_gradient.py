@@ -27,12 +27,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import time
-from pathlib import Path
 
-from _common import FLIP, describe, load, run_cell_in_subprocess, table
+from _common import FLIP, describe, load, run_cell_in_subprocess, table, write_report
 
 METHODS = ["dc", "dsa", "dcc", "dsa_dcc"]
 
@@ -261,6 +258,7 @@ def main(argv: list[str] | None = None) -> None:
                     row = run_cell_in_subprocess(spec)
                     rows.append(row)
                     print(describe(row), flush=True)
+                    write_report(args.out, rows)
         print(table(rows))
     timing = None
     if args.speed or args.speed_only:
@@ -273,13 +271,7 @@ def main(argv: list[str] | None = None) -> None:
             args.speed_batch_real,
         )
         print(speed_table(timing))
-    report = {
-        "cells": rows,
-        "iteration_cost": timing,
-        "machine": {"platform": platform.platform(), "python": platform.python_version()},
-    }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(report, indent=2))
+    write_report(args.out, rows, iteration_cost=timing)
     print(f"wrote {args.out}")
 
 
