@@ -12,6 +12,7 @@ Usage::
     python benchmarks/bench_ddm.py                    # CIFAR-10 subset and MNIST, ipc 10
     python benchmarks/bench_ddm.py --datasets cifar10 --seeds 0 1 2 --device cuda
     python benchmarks/bench_ddm.py --set strategy__style_weight=3e3  # tune a setting of ddm
+    python benchmarks/bench_ddm.py --datasets cifar10 --max-iter 200 --n-models 3  # CPU, ~2 h
 """
 
 from __future__ import annotations
@@ -57,6 +58,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--budget", choices=["quick", "paper"], default="quick")
     parser.add_argument("--n-models", type=int, default=5)
+    parser.add_argument(
+        "--max-iter",
+        type=int,
+        default=None,
+        help="outer iterations of every variant (default: budget's)",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-root", default=None)
     parser.add_argument(
@@ -76,6 +83,8 @@ def main(argv: list[str] | None = None) -> None:
                 method, variant = VARIANTS[label]
                 settings = dm_settings(args.budget, dataset, args.ipc)
                 settings["augment__flip"] = FLIP[dataset]
+                if args.max_iter is not None:
+                    settings["max_iter"] = args.max_iter
                 settings |= variant
                 if method == "ddm":
                     settings |= extra
