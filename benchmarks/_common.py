@@ -85,7 +85,9 @@ def run_cell(spec: dict) -> dict:
     """Condense and evaluate one cell in this process.
 
     ``spec`` holds ``dataset``, ``method``, ``ipc``, ``settings`` (condenser keyword arguments),
-    ``seed``, ``n_models``, ``device``, ``data_root`` and an optional ``budget`` label.
+    ``seed``, ``n_models``, ``device``, ``data_root``, an optional ``budget`` label and optional
+    ``draws``: numbers per class to draw from a fitted generative condenser and score too (with
+    the same evaluator), reported under ``"draws"``.
     """
     import torch
 
@@ -122,6 +124,18 @@ def run_cell(spec: dict) -> dict:
         "peak_rss_mib": peak_rss_mib(),
         "device": cond.device_,
     }
+    if spec.get("draws"):
+        out["draws"] = {}
+        for n in spec["draws"]:
+            drawn = evaluator.evaluate(cond, X_test, y_test, n_per_class=n)
+            out["draws"][str(n)] = {
+                "acc_mean": drawn.mean,
+                "acc_std": drawn.std,
+                "accuracies": drawn.accuracies,
+                "eval_time_s": drawn.time,
+            }
+    if hasattr(cond, "condensed_size_"):
+        out["condensed_size"] = cond.condensed_size_
     if torch.cuda.is_available() and cond.device_.startswith("cuda"):
         out["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
     return out

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import torch
+from sklearn.utils.metaestimators import available_if
 
 from ._torch_utils import (
     derived_seed,
@@ -33,7 +34,9 @@ from .base import BaseCondenser, PreparedData, prepare_training_data
 from .data.adapters import Normalizer
 from .methods import METHODS, list_methods
 from .models import build_model, resolve_model_name
+from .models.generators import count_parameters
 from .strategies.base import FitContext, Method, RealData
+from .strategies.generative import draw
 
 logger = logging.getLogger("condensekit")
 
@@ -59,13 +62,14 @@ class DatasetCondenser(BaseCondenser):
         A registered method (see :func:`condensekit.list_methods`): ``"dm"`` (distribution
         matching), ``"ddm"`` (decomposed DM: style and diversity terms), ``"dc"``, ``"dsa"``,
         ``"dcc"``, ``"dsa_dcc"`` (gradient matching: class-wise, with siamese augmentation,
-        contrastive, both) or ``"random"`` (random real samples; a baseline).
+        contrastive, both), ``"generative"`` (a conditional generator instead of pixels) or
+        ``"random"`` (random real samples; a baseline).
     ipc : int, default=10
         Samples per class in the condensed set. Methods that start from or keep real samples
         need every class to hold at least ``ipc`` samples.
     max_iter : int or None, default=None
-        Outer iterations; ``None`` uses the method's paper setting (20,000 for ``"dm"`` and
-        ``"ddm"``, 1,000 for gradient matching).
+        Outer iterations; ``None`` uses the method's paper setting (20,000 for ``"dm"``,
+        ``"ddm"`` and ``"generative"``, 1,000 for gradient matching).
         Ignored by selections.
     device : str or torch.device, default="auto"
         ``"auto"`` (CUDA if available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
@@ -107,6 +111,13 @@ class DatasetCondenser(BaseCondenser):
         Values per sample.
     sample_indices_ : numpy.ndarray
         Rows of ``X`` that were kept (selection methods only).
+    generator_ : torch.nn.Module
+        The learned conditional generator ``G(z, y)``, on the CPU (``method="generative"``
+        only); :meth:`sample` draws from it.
+    condensed_size_ : dict
+        Size of the condensed artefact: ``"kind"`` (``"pixels"``, ``"generator"`` or
+        ``"selection"``), ``"values"`` (learned or kept numbers), ``"bytes"`` (as float32) and
+        ``"pixel_values"`` (numbers in ``ipc`` samples per class, for comparison).
     history_ : numpy.ndarray
         Matching loss of every outer iteration (empty for selections).
     n_iter_ : int
@@ -139,6 +150,9 @@ class DatasetCondenser(BaseCondenser):
     >>> X_syn.shape, y_syn.tolist()
     ((10, 8, 8), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     """
+
+    #: Salt of the seed of the fixed latent codes that ``transform`` and ``sample`` use.
+    _CODE_SALT: ClassVar[int] = 2
 
     _routed_prefixes: ClassVar[tuple[str, ...]] = ("strategy", "model", "augment")
     _parameter_constraints: ClassVar[dict] = {
@@ -298,10 +312,10 @@ class DatasetCondenser(BaseCondenser):
         fit_time = time.perf_counter() - start
         logger.info("%s: %s finished in %.1f s", name, self.method, fit_time)
 
+        n_values = int(np.prod(layout.sample_shape))
         state: dict[str, Any] = {
-            "y_syn_": prepared.classes[result.y.cpu().numpy()],
             "classes_": prepared.classes,
-            "n_features_in_": int(np.prod(layout.sample_shape)),
+            "n_features_in_": n_values,
             "history_": result.history,
             "n_iter_": result.n_iter,
             "method_": strategy,
@@ -312,6 +326,23 @@ class DatasetCondenser(BaseCondenser):
             "device_": str(device),
             "seed_": seed,
             "fit_time_": fit_time,
+        }
+        if result.generator is not None:
+            generator_net = result.generator.to("cpu")
+            X_norm, y_idx = draw(generator_net, int(self.ipc), derived_seed(seed, self._CODE_SALT))
+            result.X, result.y = X_norm, y_idx
+            state["generator_"] = generator_net
+            kind, stored = "generator", count_parameters(generator_net)
+        elif result.sample_indices is not None:
+            kind, stored = "selection", int(result.X.shape[0]) * n_values
+        else:
+            kind, stored = "pixels", int(result.X.shape[0]) * n_values
+        state["y_syn_"] = prepared.classes[result.y.cpu().numpy()]
+        state["condensed_size_"] = {
+            "kind": kind,
+            "values": stored,
+            "bytes": 4 * stored,
+            "pixel_values": n_classes * int(self.ipc) * n_values,
         }
         if result.sample_indices is not None:
             rows = result.sample_indices.cpu().numpy()
@@ -326,3 +357,40 @@ class DatasetCondenser(BaseCondenser):
         else:
             state["X_syn_"] = layout.to_user(normalizer.denormalize(result.X))
         return state
+
+    @available_if(lambda self: hasattr(self, "generator_"))
+    def sample(
+        self,
+        n_per_class: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw samples of every class from the fitted generator (``method="generative"``).
+
+        Parameters
+        ----------
+        n_per_class : int or None, default=None
+            Samples per class; ``None`` uses ``ipc``.
+        random_state : int, RandomState or None, default=None
+            Seed of the latent codes. ``None`` uses the fit's fixed codes, so
+            ``sample(ipc)`` equals ``transform()`` and every call gives the same samples (a
+            larger ``n_per_class`` draws a different set of codes, not an extension).
+
+        Returns
+        -------
+        X : numpy.ndarray
+            ``n_per_class`` samples of every class, in the caller's layout and value scale.
+        y : numpy.ndarray
+            Their labels, grouped by class.
+        """
+        n = self.ipc if n_per_class is None else n_per_class
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+            raise InvalidParameterError(
+                f"n_per_class must be a positive int or None, got {n_per_class!r}."
+            )
+        if random_state is None:
+            seed = derived_seed(self.seed_, self._CODE_SALT)
+        else:
+            seed = seed_from_random_state(random_state)
+        X_norm, y_idx = draw(self.generator_, int(n), seed)
+        X = self.input_layout_.to_user(self.normalizer_.denormalize(X_norm))
+        return X, self.classes_[y_idx.numpy()]

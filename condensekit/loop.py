@@ -30,9 +30,7 @@ def run_outer_loop(strategy: MatchingStrategy, ctx: FitContext) -> CondensedResu
         If the loss stops being finite (the synthetic learning rate is usually too high).
     """
     syn = strategy.init_synthetic(ctx)
-    optimizer = torch.optim.SGD(
-        syn.parameters(), lr=strategy.lr_syn, momentum=strategy.momentum_syn
-    )
+    optimizer = strategy.make_optimizer(syn.parameters())
     net = strategy.make_network(ctx)
     losses = torch.zeros(ctx.max_iter, device=ctx.device)
     bar = tqdm(total=ctx.max_iter, desc=ctx.description, disable=not ctx.verbose, leave=False)
@@ -59,5 +57,4 @@ def run_outer_loop(strategy: MatchingStrategy, ctx: FitContext) -> CondensedResu
                     )
                 bar.set_postfix(loss=f"{value:.4g}")
                 logger.debug("iteration %d: loss %.6g", it + 1, value)
-    X, y = syn.samples()
-    return CondensedResult(X=X.detach(), y=y, history=losses.cpu().numpy(), n_iter=ctx.max_iter)
+    return syn.to_result(history=losses.cpu().numpy(), n_iter=ctx.max_iter)

@@ -11,6 +11,7 @@ from .selection.random import RandomSelection
 from .strategies.base import Method
 from .strategies.decomposed import DecomposedDistributionMatching
 from .strategies.distribution import DistributionMatching
+from .strategies.generative import GenerativeMatching
 from .strategies.gradient import DCC, DSA, DSADCC, GradientMatching
 
 METHODS: Registry = Registry("method")
@@ -20,6 +21,7 @@ METHODS.register("dcc", DCC)
 METHODS.register("dsa_dcc", DSADCC)
 METHODS.register("dm", DistributionMatching)
 METHODS.register("ddm", DecomposedDistributionMatching)
+METHODS.register("generative", GenerativeMatching)
 METHODS.register("random", RandomSelection)
 
 

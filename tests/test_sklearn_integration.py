@@ -95,7 +95,7 @@ SKLEARN_EXPECTED_FAILURES = {
 }
 
 
-@pytest.mark.parametrize("method", ["dm", "random"])
+@pytest.mark.parametrize("method", ["dm", "generative", "random"])
 def test_sklearn_check_estimator(method):
     est = DatasetCondenser(method, ipc=1, max_iter=2, verbose=0, random_state=0)
     results = check_estimator(

@@ -77,7 +77,7 @@ class EvaluationResult:
         )
 
 
-def _condensed_parts(condensed: Any, X_test: Any, input_shape):
+def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int | None = None):
     """Return (X_syn, y_syn, classes, layout, normalizer, X_test) from what the caller gave."""
     if isinstance(condensed, Pipeline):
         if len(condensed) > 1:
@@ -87,14 +87,25 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(condensed)
+        X_syn, y_syn = condensed.X_syn_, condensed.y_syn_
+        if n_per_class is not None:
+            if not hasattr(condensed, "sample"):
+                raise ValueError(
+                    "n_per_class needs a condenser that can draw new samples (a fitted "
+                    f"method='generative' condenser); {type(condensed).__name__} with "
+                    f"method={getattr(condensed, 'method', None)!r} cannot."
+                )
+            X_syn, y_syn = condensed.sample(n_per_class=n_per_class)
         return (
-            condensed.X_syn_,
-            condensed.y_syn_,
+            X_syn,
+            y_syn,
             condensed.classes_,
             condensed.input_layout_,
             condensed.normalizer_,
             X_test,
         )
+    if n_per_class is not None:
+        raise ValueError("n_per_class needs a fitted condenser, not a pair (X_syn, y_syn).")
     if isinstance(condensed, (tuple, list)) and len(condensed) == 2:
         X_syn = as_numeric_array(condensed[0], "X_syn")
         if X_syn.ndim < 2:
@@ -205,6 +216,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         y_test: Any,
         *,
         input_shape: tuple[int, ...] | None = None,
+        n_per_class: int | None = None,
     ) -> EvaluationResult:
         """Train ``n_models`` fresh networks on the condensed set and test them.
 
@@ -219,6 +231,9 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
             count as errors.
         input_shape : tuple of int, optional
             For a pair of flat rows that should be read as images.
+        n_per_class : int, optional
+            Score ``condensed.sample(n_per_class)`` instead of the condensed set: a new draw
+            from a fitted ``method="generative"`` condenser, normalised like its set.
 
         Returns
         -------
@@ -227,7 +242,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         self._check_params()
         device = resolve_device(self.device, type(self).__name__)
         X_syn, y_syn, classes, layout, normalizer, X_test = _condensed_parts(
-            condensed, X_test, input_shape
+            condensed, X_test, input_shape, n_per_class
         )
         X_train = normalizer.normalize(layout.to_internal(as_numeric_array(X_syn, "X_syn")))
         y_train = self._encode(y_syn, classes)

@@ -11,6 +11,7 @@ from .base import (
 )
 from .decomposed import DecomposedDistributionMatching
 from .distribution import DistributionMatching
+from .generative import GenerativeMatching, GeneratorSet
 from .gradient import DCC, DSA, DSADCC, GradientMatching
 
 __all__ = [
@@ -21,6 +22,8 @@ __all__ = [
     "DecomposedDistributionMatching",
     "DistributionMatching",
     "FitContext",
+    "GenerativeMatching",
+    "GeneratorSet",
     "GradientMatching",
     "MatchingStrategy",
     "Method",

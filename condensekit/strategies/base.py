@@ -118,15 +118,19 @@ class CondensedResult:
         Their class indices.
     sample_indices : torch.Tensor or None
         Rows of the real data that were kept (selection methods only).
+    generator : torch.nn.Module or None
+        The learned conditional generator ``G(z, y)`` (``method="generative"`` only; ``X`` is
+        then None and the condenser draws the set from fixed latent codes).
     history : numpy.ndarray
         Loss per outer iteration (empty for selections).
     n_iter : int
         Number of outer iterations run.
     """
 
-    X: torch.Tensor
-    y: torch.Tensor
+    X: torch.Tensor | None
+    y: torch.Tensor | None
     sample_indices: torch.Tensor | None = None
+    generator: nn.Module | None = None
     history: np.ndarray = field(default_factory=lambda: np.zeros(0))
     n_iter: int = 0
 
@@ -169,7 +173,8 @@ class Method(BaseEstimator):
 class SyntheticSet:
     """Learned synthetic pixels with fixed labels.
 
-    Other parameterisations (a generator's weights, say) provide the same three members.
+    Other parameterisations (a generator's weights, see
+    :class:`~condensekit.strategies.generative.GeneratorSet`) provide the same three members.
     """
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor) -> None:
@@ -183,6 +188,10 @@ class SyntheticSet:
     def samples(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Current synthetic samples and their labels."""
         return self.X, self.y
+
+    def to_result(self, history: np.ndarray, n_iter: int) -> CondensedResult:
+        """The learned set as the method's result."""
+        return CondensedResult(X=self.X.detach(), y=self.y, history=history, n_iter=n_iter)
 
 
 class MatchingStrategy(Method):
@@ -216,6 +225,10 @@ class MatchingStrategy(Method):
     def refresh_network(self, net: nn.Module, ctx: FitContext, iteration: int) -> None:
         """Prepare the network for a new outer iteration (by default: fresh random weights)."""
         init_parameters(net, ctx.generator)
+
+    def make_optimizer(self, params: list[torch.Tensor]) -> torch.optim.Optimizer:
+        """The optimiser of the synthetic parameters: SGD with ``lr_syn`` and ``momentum_syn``."""
+        return torch.optim.SGD(params, lr=self.lr_syn, momentum=self.momentum_syn)
 
     def steps_per_iteration(self, ctx: FitContext, iteration: int) -> int:
         """Synthetic optimiser steps in one outer iteration."""

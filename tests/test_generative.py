@@ -1,0 +1,303 @@
+"""Condensation into a generative model: generators, the fitted artefact, sampling, loss terms."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from condensekit import DatasetCondenser
+from condensekit.models import build_model
+from condensekit.models.generators import (
+    ConvGenerator,
+    MLPGenerator,
+    build_generator,
+    count_parameters,
+    upsampling_steps,
+)
+from condensekit.strategies.generative import (
+    GenerativeMatching,
+    draw,
+    inter_class_similarity,
+    intra_class_similarity,
+    latent_codes,
+    mean_offdiagonal_cosine,
+)
+
+from .conftest import FAST
+
+GEN_FAST = {**FAST, "strategy__warmup_iter": 5, "strategy__width": 16, "strategy__latent_dim": 8}
+
+
+def _gen(shape, n_classes=10, seed=0, **kw):
+    return build_generator(
+        "conv" if len(shape) == 3 else "mlp",
+        shape,
+        n_classes,
+        generator=torch.Generator().manual_seed(seed),
+        **kw,
+    )
+
+
+@pytest.mark.parametrize(
+    ("side", "steps"), [(8, 2), (28, 2), (32, 3), (30, 1), (7, 0), (4, 1), (2, 0)]
+)
+def test_upsampling_steps(side, steps):
+    assert upsampling_steps(side, side) == steps
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 32, 32), (1, 30, 30), (3, 7, 9)])
+def test_conv_generator_output_shape(shape):
+    net = _gen(shape, latent_dim=8, width=16)
+    z, y = latent_codes(10, 3, 8, seed=0)
+    assert net(z, y).shape == (30, *shape)
+
+
+def test_mlp_generator_and_wrong_families():
+    net = _gen((64,), latent_dim=8)
+    assert isinstance(net, MLPGenerator)
+    assert net(torch.randn(4, 8), torch.tensor([0, 1, 2, 3])).shape == (4, 64)
+    with pytest.raises(ValueError, match="strategy__generator='mlp'"):
+        ConvGenerator((64,), 10)
+    with pytest.raises(ValueError, match="strategy__generator='conv'"):
+        MLPGenerator((1, 8, 8), 10)
+
+
+def test_samples_do_not_depend_on_the_batch_they_are_drawn_in():
+    net = _gen((1, 8, 8), latent_dim=8, width=16)
+    z, y = latent_codes(10, 4, 8, seed=3)
+    whole = net(z, y)
+    torch.testing.assert_close(net(z[:5], y[:5]), whole[:5])
+    a, _ = draw(net, 4, seed=3, batch_size=7)
+    torch.testing.assert_close(a, whole.detach())
+
+
+def test_latent_codes_are_fixed_by_the_seed_and_grouped_by_class():
+    z1, y1 = latent_codes(3, 4, 5, seed=11)
+    z2, _ = latent_codes(3, 4, 5, seed=11)
+    z3, _ = latent_codes(3, 4, 5, seed=12)
+    assert torch.equal(z1, z2) and not torch.equal(z1, z3)
+    assert y1.tolist() == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_similarity_terms_on_known_vectors():
+    same = torch.ones(4, 3)
+    assert float(mean_offdiagonal_cosine(same)) == pytest.approx(1.0)
+    assert float(mean_offdiagonal_cosine(torch.eye(3))) == pytest.approx(0.0)
+    # two classes of two samples: class 0 identical (1.0), class 1 orthogonal (0.0)
+    emb = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
+    assert float(intra_class_similarity(emb, 2)) == pytest.approx(0.5)
+    assert float(inter_class_similarity(torch.tensor([[1.0, 0.0], [0.0, 2.0]]))) == pytest.approx(
+        0.0
+    )
+    assert float(inter_class_similarity(torch.tensor([[1.0, 1.0], [2.0, 2.0]]))) == pytest.approx(
+        1.0
+    )
+
+
+def _fit(X, y, **kw):
+    params = {**GEN_FAST, "random_state": 0, **kw}
+    return DatasetCondenser("generative", **params).fit(X, y)
+
+
+def test_fit_transform_shapes_labels_sizes_and_generator(digits_small):
+    X, y = digits_small
+    cond = _fit(X, y, ipc=3)
+    X_syn, y_syn = cond.transform()
+    assert X_syn.shape == (30, 8, 8) and X_syn.dtype == X.dtype
+    assert y_syn.tolist() == np.repeat(np.arange(10), 3).tolist()
+    assert np.isfinite(X_syn).all()
+    assert cond.history_.shape == (3,) and cond.n_iter_ == 3
+    assert isinstance(cond.generator_, ConvGenerator)
+    assert next(cond.generator_.parameters()).device.type == "cpu"
+    assert not any(p.requires_grad for p in cond.generator_.parameters())
+    size = cond.condensed_size_
+    assert size["kind"] == "generator"
+    assert size["values"] == count_parameters(cond.generator_)
+    assert size["bytes"] == 4 * size["values"]
+    assert size["pixel_values"] == 30 * 64
+
+
+def test_pixel_methods_report_their_size(digits_small):
+    X, y = digits_small
+    dm = DatasetCondenser("dm", ipc=2, random_state=0, **FAST).fit(X, y)
+    assert dm.condensed_size_ == {
+        "kind": "pixels",
+        "values": 20 * 64,
+        "bytes": 4 * 20 * 64,
+        "pixel_values": 20 * 64,
+    }
+    rnd = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X, y)
+    assert rnd.condensed_size_["kind"] == "selection"
+    assert not hasattr(dm, "sample") and not hasattr(rnd, "sample")
+
+
+def test_determinism_and_sampling(digits_small):
+    X, y = digits_small
+    a = _fit(X, y, ipc=2)
+    b = _fit(X, y, ipc=2)
+    np.testing.assert_array_equal(a.X_syn_, b.X_syn_)
+    # transform() is the fixed-code draw of ipc per class; sample() repeats it exactly
+    X_s, y_s = a.sample()
+    np.testing.assert_allclose(X_s, a.transform()[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(y_s, a.y_syn_)
+    X50, y50 = a.sample(n_per_class=50)
+    assert X50.shape == (500, 8, 8)
+    assert np.bincount(y50).tolist() == [50] * 10
+    np.testing.assert_array_equal(a.sample(n_per_class=50)[0], X50)
+    other, _ = a.sample(n_per_class=2, random_state=1)
+    assert not np.allclose(other, X_s)
+    c = _fit(X, y, ipc=2, random_state=1)
+    assert not np.allclose(c.X_syn_, a.X_syn_)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
+def test_sample_rejects_bad_counts(digits_small, bad):
+    X, y = digits_small
+    cond = _fit(X, y, ipc=1)
+    with pytest.raises(ValueError, match="n_per_class"):
+        cond.sample(n_per_class=bad)
+
+
+def test_sample_is_hidden_before_fit():
+    assert not hasattr(DatasetCondenser("generative"), "sample")
+
+
+def test_pickle_keeps_the_generator(digits_small):
+    X, y = digits_small
+    cond = _fit(X, y, ipc=2)
+    back = pickle.loads(pickle.dumps(cond))
+    assert isinstance(back.generator_, ConvGenerator)
+    np.testing.assert_array_equal(back.sample(n_per_class=7)[0], cond.sample(n_per_class=7)[0])
+
+
+def test_rows_use_the_mlp_generator_and_ipc_may_exceed_a_class(digits_small):
+    X, y = digits_small  # ten samples per class
+    rows = X.reshape(len(X), -1)
+    cond = _fit(rows, y, ipc=12)
+    assert isinstance(cond.generator_, MLPGenerator)
+    assert cond.transform()[0].shape == (120, 64)
+
+
+def test_intra_term_needs_two_samples_per_class(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="strategy__batch_syn"):
+        _fit(X, y, ipc=1, strategy__batch_syn=1)
+    assert not hasattr(DatasetCondenser("generative"), "generator_")
+    cond = _fit(X, y, ipc=1, strategy__batch_syn=1, strategy__intra_weight=0)
+    assert cond.transform()[0].shape == (10, 8, 8)
+
+
+def test_settings_are_validated(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="strategy__generator"):
+        _fit(X, y, ipc=1, strategy__generator="gan")
+    with pytest.raises(ValueError, match="strategy__intra_weight"):
+        _fit(X, y, ipc=1, strategy__intra_weight=-1)
+
+
+# -- each term moves in the right direction on real digits ------------------------------------
+
+
+@pytest.fixture
+def images(digits):
+    X_train, _, y_train, _ = digits
+    X = torch.as_tensor(X_train, dtype=torch.float32)[:, None]
+    X = (X - X.mean()) / X.std()
+    return X, torch.as_tensor(y_train)
+
+
+def _embedder(seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return build_model("convnet", (1, 8, 8), 10, generator=gen, width=32).requires_grad_(False)
+
+
+def _optimise(term, net, steps=40, lr=1e-2):
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    z, y = latent_codes(10, 6, net.latent_dim, seed=5)
+    values = []
+    for _ in range(steps):
+        loss = term(net(z, y), y)
+        values.append(float(loss.detach()))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return values
+
+
+def test_intra_class_term_pushes_samples_of_a_class_apart():
+    gen, emb = _gen((1, 8, 8), latent_dim=8, width=16), _embedder()
+    values = _optimise(lambda x, y: intra_class_similarity(emb.embed(x), 10), gen)
+    assert values[-1] < values[0] - 0.05
+
+
+def test_inter_class_term_moves_class_centres_apart():
+    from condensekit.strategies.base import class_means
+
+    gen, emb = _gen((1, 8, 8), latent_dim=8, width=16), _embedder()
+    values = _optimise(lambda x, y: inter_class_similarity(class_means(emb.embed(x), y, 10)), gen)
+    assert values[-1] < values[0] - 0.05
+
+
+def test_matching_brings_generated_class_means_to_the_real_ones(digits):
+    X_train, _, y_train, _ = digits
+
+    def gap(cond):
+        X_syn, y_syn = cond.sample(n_per_class=20)
+        return np.mean(
+            [
+                np.linalg.norm(X_syn[y_syn == c].mean(0) - X_train[y_train == c].mean(0))
+                for c in range(10)
+            ]
+        )
+
+    settings = {
+        **GEN_FAST,
+        "ipc": 5,
+        "init": "noise",
+        "random_state": 0,
+        "strategy__intra_weight": 0,
+        "strategy__inter_weight": 0,
+        "strategy__lr_syn": 1e-2,
+        "strategy__batch_real": 32,
+    }
+    start = DatasetCondenser("generative", **{**settings, "max_iter": 1}).fit(X_train, y_train)
+    trained = DatasetCondenser("generative", **{**settings, "max_iter": 60}).fit(X_train, y_train)
+    assert gap(trained) < 0.75 * gap(start)
+
+
+def test_reconstruction_warmup_starts_from_real_looking_samples(digits):
+    X_train, _, y_train, _ = digits
+    settings = {**GEN_FAST, "ipc": 5, "max_iter": 1, "random_state": 0}
+    noise = DatasetCondenser("generative", init="noise", **settings)
+    warmed = DatasetCondenser("generative", **{**settings, "strategy__warmup_iter": 150})
+
+    def nearest_real(cond):
+        X_syn, _ = cond.fit(X_train, y_train).sample(n_per_class=10)
+        flat = X_train.reshape(len(X_train), -1)
+        d = ((X_syn.reshape(len(X_syn), -1)[:, None] - flat[None]) ** 2).sum(-1)
+        return float(np.sqrt(d.min(1)).mean())
+
+    assert nearest_real(warmed) < 0.75 * nearest_real(noise)
+
+
+def test_both_terms_off_adds_nothing():
+    strategy = GenerativeMatching(intra_weight=0, inter_weight=0)
+    assert not strategy.has_extra_terms()
+    assert GenerativeMatching().has_extra_terms()
+
+
+def test_evaluator_scores_a_new_draw(digits_small, digits):
+    from condensekit import CondensedEvaluator
+
+    X, y = digits_small
+    _, X_test, _, y_test = digits
+    cond = _fit(X, y, ipc=1)
+    ev = CondensedEvaluator(n_models=1, epochs=2, random_state=0, model__width=16)
+    res = ev.evaluate(cond, X_test[:50], y_test[:50], n_per_class=4)
+    assert 0.0 <= res.mean <= 1.0
+    dm = DatasetCondenser("dm", ipc=1, random_state=0, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="n_per_class needs"):
+        ev.evaluate(dm, X_test[:50], y_test[:50], n_per_class=4)
+    with pytest.raises(ValueError, match="n_per_class needs"):
+        ev.evaluate(cond.transform(), X_test[:50], y_test[:50], n_per_class=4)
