@@ -111,6 +111,9 @@ class DatasetCondenser(BaseCondenser):
         Values per sample.
     sample_indices_ : numpy.ndarray
         Rows of ``X`` that were kept (selection methods only).
+    scores_ : numpy.ndarray of shape (n_samples,)
+        Score of every row of ``X`` (selection methods only; the highest of each class are
+        kept; see the method's documentation for what the score means).
     generator_ : torch.nn.Module
         The learned conditional generator ``G(z, y)``, on the CPU (``method="generative"``
         only); :meth:`sample` draws from it.
@@ -351,6 +354,7 @@ class DatasetCondenser(BaseCondenser):
                 source[torch.as_tensor(rows)] if isinstance(source, torch.Tensor) else source[rows]
             )
             state["sample_indices_"] = rows
+            state["scores_"] = result.scores.cpu().numpy()
             state["X_syn_"] = np.asarray(
                 kept.cpu().numpy() if isinstance(kept, torch.Tensor) else kept
             )

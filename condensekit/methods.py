@@ -7,6 +7,7 @@ outside the package).
 from __future__ import annotations
 
 from ._registry import Registry
+from .selection.herding import Herding
 from .selection.random import RandomSelection
 from .strategies.base import Method
 from .strategies.decomposed import DecomposedDistributionMatching
@@ -23,6 +24,7 @@ METHODS.register("dm", DistributionMatching)
 METHODS.register("ddm", DecomposedDistributionMatching)
 METHODS.register("generative", GenerativeMatching)
 METHODS.register("random", RandomSelection)
+METHODS.register("herding", Herding)
 
 
 def list_methods() -> list[str]:

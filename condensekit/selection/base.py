@@ -37,4 +37,4 @@ class SelectionStrategy(Method):
         data = ctx.data
         scores = self.score(ctx)
         rows = top_per_class(scores, data.y, data.n_classes, ctx.ipc)
-        return CondensedResult(X=data.X[rows], y=data.y[rows], sample_indices=rows)
+        return CondensedResult(X=data.X[rows], y=data.y[rows], sample_indices=rows, scores=scores)

@@ -118,6 +118,8 @@ class CondensedResult:
         Their class indices.
     sample_indices : torch.Tensor or None
         Rows of the real data that were kept (selection methods only).
+    scores : torch.Tensor or None
+        Score of every real sample (selection methods only; higher is kept first).
     generator : torch.nn.Module or None
         The learned conditional generator ``G(z, y)`` (``method="generative"`` only; ``X`` is
         then None and the condenser draws the set from fixed latent codes).
@@ -130,6 +132,7 @@ class CondensedResult:
     X: torch.Tensor | None
     y: torch.Tensor | None
     sample_indices: torch.Tensor | None = None
+    scores: torch.Tensor | None = None
     generator: nn.Module | None = None
     history: np.ndarray = field(default_factory=lambda: np.zeros(0))
     n_iter: int = 0

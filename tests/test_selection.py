@@ -1,0 +1,102 @@
+"""Selection baselines: herding, and what every selection exposes."""
+
+import numpy as np
+import pytest
+import torch
+
+from condensekit import DatasetCondenser
+from condensekit.selection import herding_order
+
+
+def _class_rows(digits, c):
+    X_train, _, y_train, _ = digits
+    return torch.as_tensor(X_train[y_train == c].reshape(-1, 64), dtype=torch.float32)
+
+
+def test_first_herding_pick_is_the_sample_nearest_the_class_mean(digits):
+    for c in (0, 3, 8):
+        feats = _class_rows(digits, c)
+        nearest = int(torch.argmin((feats - feats.mean(0)).norm(dim=1)))
+        assert int(herding_order(feats, 5)[0]) == nearest
+
+
+def test_herding_mean_is_closer_to_the_class_mean_than_random_picks(digits):
+    gen = torch.Generator().manual_seed(0)
+    for c in range(10):
+        feats = _class_rows(digits, c)
+        mean = feats.mean(0)
+        for k in (1, 5, 10):
+            order = herding_order(feats, k)
+            assert len(set(order.tolist())) == k
+            herd_gap = float((feats[order].mean(0) - mean).norm())
+            random_gaps = [
+                float((feats[torch.randperm(len(feats), generator=gen)[:k]].mean(0) - mean).norm())
+                for _ in range(50)
+            ]
+            assert herd_gap <= min(random_gaps)
+
+
+@pytest.mark.parametrize("features", ["raw", "network"])
+def test_herding_selection_contract(digits, features):
+    X_train, _, y_train, _ = digits
+    params = {
+        "ipc": 5,
+        "random_state": 0,
+        "verbose": 0,
+        "model__width": 16,
+        "strategy__features": features,
+        "strategy__epochs": 2,
+    }
+    cond = DatasetCondenser("herding", **params).fit(X_train, y_train)
+    rows = cond.sample_indices_
+    assert len(np.unique(rows)) == len(rows) == 50
+    assert rows.min() >= 0 and rows.max() < len(y_train)
+    assert np.bincount(y_train[rows]).tolist() == [5] * 10
+    np.testing.assert_array_equal(cond.X_syn_, X_train[rows])
+    assert cond.scores_.shape == (len(y_train),)
+    for c in range(10):
+        in_class = np.flatnonzero(y_train == c)
+        picked = rows[y_train[rows] == c]
+        # the picks are the class's top scores, in herding order 5, 4, 3, 2, 1
+        assert sorted(cond.scores_[picked].tolist(), reverse=True) == [5, 4, 3, 2, 1]
+        assert (
+            np.delete(cond.scores_, picked)[
+                y_train[np.delete(np.arange(len(y_train)), picked)] == c
+            ]
+            == 0
+        ).all()
+        assert len(in_class) > 5
+    again = DatasetCondenser("herding", **params).fit(X_train, y_train)
+    np.testing.assert_array_equal(again.scores_, cond.scores_)
+    np.testing.assert_array_equal(again.sample_indices_, rows)
+
+
+def test_raw_herding_picks_the_sample_nearest_each_class_mean(digits):
+    X_train, _, y_train, _ = digits
+    cond = DatasetCondenser(
+        "herding", ipc=1, verbose=0, strategy__features="raw", random_state=0
+    ).fit(X_train, y_train)
+    flat = X_train.reshape(len(X_train), -1).astype(np.float64)
+    for c in range(10):
+        rows = np.flatnonzero(y_train == c)
+        # normalisation is one affine map per channel, so nearness to the mean is preserved
+        nearest = rows[np.argmin(np.linalg.norm(flat[rows] - flat[rows].mean(0), axis=1))]
+        assert cond.sample_indices_[c] == nearest
+
+
+def test_random_exposes_its_scores(digits_small):
+    X, y = digits_small
+    cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X, y)
+    assert cond.scores_.shape == (len(y),)
+    for c in range(10):
+        in_class = np.flatnonzero(y == c)
+        top = in_class[np.argsort(-cond.scores_[in_class], kind="stable")[:2]]
+        assert sorted(top) == sorted(cond.sample_indices_[y[cond.sample_indices_] == c])
+
+
+def test_herding_settings_are_validated(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="strategy__features"):
+        DatasetCondenser("herding", ipc=1, verbose=0, strategy__features="pixels").fit(X, y)
+    with pytest.raises(ValueError, match="strategy__epochs"):
+        DatasetCondenser("herding", ipc=1, verbose=0, strategy__epochs=0).fit(X, y)
