@@ -36,7 +36,7 @@ from .methods import METHODS, list_methods
 from .models import build_model, resolve_model_name
 from .models.generators import count_parameters
 from .strategies.base import FitContext, Method, RealData
-from .strategies.generative import draw
+from .strategies.generative import codes_per_class, draw
 
 logger = logging.getLogger("condensekit")
 
@@ -117,6 +117,8 @@ class DatasetCondenser(BaseCondenser):
     generator_ : torch.nn.Module
         The learned conditional generator ``G(z, y)``, on the CPU (``method="generative"``
         only); :meth:`sample` draws from it.
+    latent_codes_ : torch.Tensor of shape (n_classes, ipc, latent_dim)
+        The latent codes of the condensed set (``method="generative"`` only).
     condensed_size_ : dict
         Size of the condensed artefact: ``"kind"`` (``"pixels"``, ``"generator"`` or
         ``"selection"``), ``"values"`` (learned or kept numbers), ``"bytes"`` (as float32) and
@@ -153,9 +155,6 @@ class DatasetCondenser(BaseCondenser):
     >>> X_syn.shape, y_syn.tolist()
     ((10, 8, 8), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     """
-
-    #: Salt of the seed of the fixed latent codes that ``transform`` and ``sample`` use.
-    _CODE_SALT: ClassVar[int] = 2
 
     _routed_prefixes: ClassVar[tuple[str, ...]] = ("strategy", "model", "augment")
     _parameter_constraints: ClassVar[dict] = {
@@ -332,9 +331,11 @@ class DatasetCondenser(BaseCondenser):
         }
         if result.generator is not None:
             generator_net = result.generator.to("cpu")
-            X_norm, y_idx = draw(generator_net, int(self.ipc), derived_seed(seed, self._CODE_SALT))
-            result.X, result.y = X_norm, y_idx
+            codes = result.latents.detach().to("cpu")
+            z, y_idx = codes_per_class(codes, int(self.ipc), None)  # the set itself
+            result.X, result.y = draw(generator_net, z, y_idx), y_idx
             state["generator_"] = generator_net
+            state["latent_codes_"] = codes
             kind, stored = "generator", count_parameters(generator_net)
         elif result.sample_indices is not None:
             kind, stored = "selection", int(result.X.shape[0]) * n_values
@@ -375,9 +376,10 @@ class DatasetCondenser(BaseCondenser):
         n_per_class : int or None, default=None
             Samples per class; ``None`` uses ``ipc``.
         random_state : int, RandomState or None, default=None
-            Seed of the latent codes. ``None`` uses the fit's fixed codes, so
-            ``sample(ipc)`` equals ``transform()`` and every call gives the same samples (a
-            larger ``n_per_class`` draws a different set of codes, not an extension).
+            ``None``: the condensed set's own codes first (``sample(ipc)`` equals
+            ``transform()``, a smaller ``n_per_class`` gives the first samples of every class),
+            then further codes that are the same on every call, so ``sample(n)`` extends
+            ``sample(m)`` for ``n > m``. A seed: ``n_per_class`` new codes per class from it.
 
         Returns
         -------
@@ -391,10 +393,10 @@ class DatasetCondenser(BaseCondenser):
             raise InvalidParameterError(
                 f"n_per_class must be a positive int or None, got {n_per_class!r}."
             )
-        if random_state is None:
-            seed = derived_seed(self.seed_, self._CODE_SALT)
-        else:
-            seed = seed_from_random_state(random_state)
-        X_norm, y_idx = draw(self.generator_, int(n), seed)
+        seed = None if random_state is None else seed_from_random_state(random_state)
+        z, y_idx = codes_per_class(
+            self.latent_codes_, int(n), seed, extra_seed=derived_seed(self.seed_, 2)
+        )
+        X_norm = draw(self.generator_, z, y_idx)
         X = self.input_layout_.to_user(self.normalizer_.denormalize(X_norm))
         return X, self.classes_[y_idx.numpy()]

@@ -17,6 +17,7 @@ from condensekit.models.generators import (
 )
 from condensekit.strategies.generative import (
     GenerativeMatching,
+    codes_per_class,
     draw,
     inter_class_similarity,
     intra_class_similarity,
@@ -68,8 +69,7 @@ def test_samples_do_not_depend_on_the_batch_they_are_drawn_in():
     z, y = latent_codes(10, 4, 8, seed=3)
     whole = net(z, y)
     torch.testing.assert_close(net(z[:5], y[:5]), whole[:5])
-    a, _ = draw(net, 4, seed=3, batch_size=7)
-    torch.testing.assert_close(a, whole.detach())
+    torch.testing.assert_close(draw(net, z, y, batch_size=7), whole.detach())
 
 
 def test_latent_codes_are_fixed_by_the_seed_and_grouped_by_class():
@@ -78,6 +78,23 @@ def test_latent_codes_are_fixed_by_the_seed_and_grouped_by_class():
     z3, _ = latent_codes(3, 4, 5, seed=12)
     assert torch.equal(z1, z2) and not torch.equal(z1, z3)
     assert y1.tolist() == [0] * 4 + [1] * 4 + [2] * 4
+
+
+def test_codes_per_class_start_with_the_sets_codes():
+    fixed = torch.randn(3, 2, 5, generator=torch.Generator().manual_seed(0))
+    z, _ = codes_per_class(fixed, 2, None)
+    torch.testing.assert_close(z, fixed.reshape(6, 5))
+    z1, y1 = codes_per_class(fixed, 1, None)
+    torch.testing.assert_close(z1, fixed[:, 0])
+    assert y1.tolist() == [0, 1, 2]
+    z4, y4 = codes_per_class(fixed, 4, None, extra_seed=9)
+    grouped = z4.view(3, 4, 5)
+    torch.testing.assert_close(grouped[:, :2], fixed)
+    torch.testing.assert_close(codes_per_class(fixed, 4, None, extra_seed=9)[0], z4)
+    assert not torch.equal(codes_per_class(fixed, 4, None, extra_seed=8)[0], z4)
+    assert y4.tolist() == [0] * 4 + [1] * 4 + [2] * 4
+    fresh, _ = codes_per_class(fixed, 2, seed=1)
+    assert not torch.equal(fresh, z)
 
 
 def test_similarity_terms_on_known_vectors():
@@ -109,6 +126,7 @@ def test_fit_transform_shapes_labels_sizes_and_generator(digits_small):
     assert np.isfinite(X_syn).all()
     assert cond.history_.shape == (3,) and cond.n_iter_ == 3
     assert isinstance(cond.generator_, ConvGenerator)
+    assert tuple(cond.latent_codes_.shape) == (10, 3, 8)
     assert next(cond.generator_.parameters()).device.type == "cpu"
     assert not any(p.requires_grad for p in cond.generator_.parameters())
     size = cond.condensed_size_
@@ -137,7 +155,7 @@ def test_determinism_and_sampling(digits_small):
     a = _fit(X, y, ipc=2)
     b = _fit(X, y, ipc=2)
     np.testing.assert_array_equal(a.X_syn_, b.X_syn_)
-    # transform() is the fixed-code draw of ipc per class; sample() repeats it exactly
+    # transform() is the set's own codes; sample() repeats it, and larger draws extend it
     X_s, y_s = a.sample()
     np.testing.assert_allclose(X_s, a.transform()[0], rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(y_s, a.y_syn_)
@@ -145,6 +163,10 @@ def test_determinism_and_sampling(digits_small):
     assert X50.shape == (500, 8, 8)
     assert np.bincount(y50).tolist() == [50] * 10
     np.testing.assert_array_equal(a.sample(n_per_class=50)[0], X50)
+    np.testing.assert_allclose(
+        X50.reshape(10, 50, 8, 8)[:, :2], X_s.reshape(10, 2, 8, 8), atol=1e-5
+    )
+    np.testing.assert_allclose(a.sample(1)[0], X_s.reshape(10, 2, 8, 8)[:, 0], atol=1e-5)
     other, _ = a.sample(n_per_class=2, random_state=1)
     assert not np.allclose(other, X_s)
     c = _fit(X, y, ipc=2, random_state=1)
@@ -181,10 +203,11 @@ def test_rows_use_the_mlp_generator_and_ipc_may_exceed_a_class(digits_small):
 
 def test_intra_term_needs_two_samples_per_class(digits_small):
     X, y = digits_small
-    with pytest.raises(ValueError, match="strategy__batch_syn"):
-        _fit(X, y, ipc=1, strategy__batch_syn=1)
-    assert not hasattr(DatasetCondenser("generative"), "generator_")
-    cond = _fit(X, y, ipc=1, strategy__batch_syn=1, strategy__intra_weight=0)
+    cond = DatasetCondenser("generative", ipc=1, **GEN_FAST, strategy__fresh_per_class=0)
+    with pytest.raises(ValueError, match="strategy__fresh_per_class"):
+        cond.fit(X, y)
+    assert not hasattr(cond, "generator_")
+    cond.set_params(strategy__intra_weight=0).fit(X, y)
     assert cond.transform()[0].shape == (10, 8, 8)
 
 

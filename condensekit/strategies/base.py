@@ -122,7 +122,9 @@ class CondensedResult:
         Score of every real sample (selection methods only; higher is kept first).
     generator : torch.nn.Module or None
         The learned conditional generator ``G(z, y)`` (``method="generative"`` only; ``X`` is
-        then None and the condenser draws the set from fixed latent codes).
+        then None and the condenser draws the set from ``latents``).
+    latents : torch.Tensor or None
+        The generated set's latent codes, ``(n_classes, ipc, latent_dim)``.
     history : numpy.ndarray
         Loss per outer iteration (empty for selections).
     n_iter : int
@@ -134,6 +136,7 @@ class CondensedResult:
     sample_indices: torch.Tensor | None = None
     scores: torch.Tensor | None = None
     generator: nn.Module | None = None
+    latents: torch.Tensor | None = None
     history: np.ndarray = field(default_factory=lambda: np.zeros(0))
     n_iter: int = 0
 

@@ -36,17 +36,47 @@ def latent_codes(
     return z, y
 
 
+def codes_per_class(
+    fixed: torch.Tensor, n_per_class: int, seed: int | None, extra_seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Latent codes of ``n_per_class`` samples of every class, grouped by class.
+
+    Parameters
+    ----------
+    fixed : torch.Tensor
+        The fitted set's codes, ``(n_classes, ipc, latent_dim)``.
+    n_per_class : int
+        Codes per class.
+    seed : int or None
+        ``None``: the first ``min(n_per_class, ipc)`` fixed codes of every class, then
+        extra codes from :func:`latent_codes` with ``extra_seed`` (so ``n <= ipc`` gives a
+        prefix of the fitted set and larger ``n`` extend it, reproducibly). An int:
+        ``n_per_class`` fresh codes per class from :func:`latent_codes` with that seed.
+    extra_seed : int, default=0
+        Seed of the extra codes when ``seed`` is None.
+    """
+    n_classes, ipc, latent_dim = fixed.shape
+    if seed is not None:
+        z, y = latent_codes(n_classes, n_per_class, latent_dim, seed)
+        return z, y
+    keep = fixed[:, : min(n_per_class, ipc)]
+    extra = n_per_class - keep.shape[1]
+    if extra > 0:
+        more, _ = latent_codes(n_classes, extra, latent_dim, extra_seed)
+        keep = torch.cat([keep, more.view(n_classes, extra, latent_dim)], dim=1)
+    y = torch.arange(n_classes).repeat_interleave(n_per_class)
+    return keep.reshape(-1, latent_dim), y
+
+
 @torch.no_grad()
 def draw(
-    generator: nn.Module, n_per_class: int, seed: int, batch_size: int = 1024
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n_per_class`` normalised samples of every class from the codes of :func:`latent_codes`.
+    generator: nn.Module, z: torch.Tensor, y: torch.Tensor, batch_size: int = 1024
+) -> torch.Tensor:
+    """Normalised samples ``G(z, y)`` on the generator's device, in batches; a CPU tensor.
 
-    Runs on the generator's device, in batches of ``batch_size``; returns CPU tensors. Each
-    sample depends only on its own code (the generators use no batch statistics).
+    Each sample depends only on its own code (the generators use no batch statistics).
     """
     device = next(generator.parameters()).device
-    z, y = latent_codes(generator.n_classes, n_per_class, generator.latent_dim, seed)
     was_training = generator.training
     generator.eval()
     try:
@@ -56,7 +86,7 @@ def draw(
         ]
     finally:
         generator.train(was_training)
-    return torch.cat(parts), y
+    return torch.cat(parts)
 
 
 def mean_offdiagonal_cosine(vectors: torch.Tensor) -> torch.Tensor:
@@ -91,47 +121,60 @@ def inter_class_similarity(centres: torch.Tensor) -> torch.Tensor:
 class GeneratorSet:
     """A conditional generator as the learned synthetic parameters.
 
-    Every call to :meth:`samples` draws fresh latent codes (``per_class`` per class) from the
-    fit's generator, so the generator learns a whole distribution per class, not a fixed set.
+    The set's own latent codes (``ipc`` per class, fixed for the fit) always take part; every
+    call to :meth:`samples` adds ``fresh`` newly drawn codes per class, so the generator also
+    learns to make good samples away from its own codes (what :meth:`DatasetCondenser.sample`
+    draws beyond ``ipc``).
 
     Parameters
     ----------
     net : nn.Module
         The conditional generator.
-    per_class : int
-        Samples of every class per draw.
+    codes : torch.Tensor
+        The set's codes, ``(n_classes, ipc, latent_dim)``.
+    fresh : int
+        New codes per class per draw.
     ctx : FitContext
         The fit (device and random generator).
     """
 
-    def __init__(self, net: nn.Module, per_class: int, ctx: FitContext) -> None:
+    def __init__(self, net: nn.Module, codes: torch.Tensor, fresh: int, ctx: FitContext) -> None:
         self.net = net
-        self.per_class = per_class
+        self.codes = codes
+        self.fresh = fresh
         self.ctx = ctx
-        self.y = torch.arange(net.n_classes, device=ctx.device).repeat_interleave(per_class)
+        n_classes, ipc, _ = codes.shape
+        self.y = torch.arange(n_classes, device=ctx.device).repeat_interleave(ipc + fresh)
 
     def parameters(self) -> list[torch.Tensor]:
         """The generator's weights."""
         return list(self.net.parameters())
 
     def samples(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Generated samples for fresh codes, grouped by class, and their labels."""
-        z = torch.randn(
-            len(self.y), self.net.latent_dim, generator=self.ctx.generator, device=self.ctx.device
-        )
-        return self.net(z, self.y), self.y
+        """Generated samples for the set's codes and fresh ones, grouped by class."""
+        n_classes, _, latent_dim = self.codes.shape
+        z = self.codes
+        if self.fresh:
+            new = torch.randn(
+                n_classes, self.fresh, latent_dim, generator=self.ctx.generator, device=z.device
+            )
+            z = torch.cat([z, new], dim=1)
+        return self.net(z.reshape(-1, latent_dim), self.y), self.y
 
     def to_result(self, history: np.ndarray, n_iter: int) -> CondensedResult:
-        """The trained generator as the method's result (the condenser draws the set)."""
+        """The trained generator and the set's codes as the method's result."""
         net = self.net.requires_grad_(False).eval()
-        return CondensedResult(X=None, y=None, generator=net, history=history, n_iter=n_iter)
+        return CondensedResult(
+            X=None, y=None, generator=net, latents=self.codes, history=history, n_iter=n_iter
+        )
 
 
 class GenerativeMatching(DistributionMatching):
     """Learn a conditional generator whose samples match the real data (``method="generative"``).
 
-    Every outer iteration draws ``batch_syn`` fresh latent codes per class, generates samples
-    and minimises, with respect to the generator's weights:
+    The set is ``ipc`` latent codes per class, drawn once per fit, pushed through a conditional
+    generator. Every outer iteration generates the set's samples plus ``fresh_per_class`` samples
+    from newly drawn codes, and minimises, with respect to the generator's weights:
 
     * the DM loss (:class:`DistributionMatching`): squared distance between the class-mean
       embeddings of real and generated samples under a fresh random network, with siamese
@@ -142,8 +185,9 @@ class GenerativeMatching(DistributionMatching):
       (:func:`inter_class_similarity`): lower means classes further apart.
 
     Both similarity terms are bounded in [-1, 1], so a large weight cannot blow the generator
-    up. The fitted condenser keeps the generator (``generator_``); ``transform()`` returns ``ipc``
-    samples per class from fixed latent codes and ``sample(n_per_class)`` draws any number.
+    up. The fitted condenser keeps the generator (``generator_``) and the set's codes
+    (``latent_codes_``); ``transform()`` returns the set, and ``sample(n_per_class)`` draws any
+    number: the set's codes first, then further codes.
 
     Parameters
     ----------
@@ -151,9 +195,9 @@ class GenerativeMatching(DistributionMatching):
         Learning rate of Adam (betas 0.5, 0.999) on the generator's weights.
     batch_real : int, default=256
         Real samples per class per iteration.
-    batch_syn : int or None, default=None
-        Generated samples per class per iteration; ``None`` uses ``max(ipc, 10)``. At least 2
-        when ``intra_weight > 0``.
+    fresh_per_class : int or None, default=None
+        Samples from newly drawn codes per class per iteration, besides the set's ``ipc``;
+        ``None`` uses ``ipc``. 0 trains the set's codes only.
     generator : {"auto", "conv", "mlp"}, default="auto"
         Generator family (:data:`condensekit.models.generators.GENERATORS`): ``"conv"`` (a
         DCGAN-style decoder) for images, ``"mlp"`` for rows of features.
@@ -166,22 +210,23 @@ class GenerativeMatching(DistributionMatching):
     inter_weight : float, default=1.0
         Weight of the inter-class term; 0 switches it off.
     warmup_iter : int, default=200
-        With ``init="real"`` (the default), Adam steps that first teach the generator to
-        reproduce ``batch_syn`` real samples per class from as many fixed random codes (mean
-        squared error), the generator's analogue of starting pixels from real samples. 0, or
-        ``init="noise"``, starts from the randomly initialised generator.
+        With ``init="real"`` (the default), Adam steps that first teach the generator to map the
+        set's codes to ``ipc`` random real samples per class (mean squared error): the
+        generator's analogue of starting pixels from real samples. 0, or ``init="noise"``,
+        starts from the randomly initialised generator.
 
     Notes
     -----
-    The warm-up exists because a randomly initialised generator outputs near-constant images,
-    and a few hundred DM iterations on a CPU do not get far from them; reconstructing real
-    samples first is cheap (no matching network) and starts DM from realistic samples.
+    Why the warm-up and the set's own codes: a randomly initialised generator outputs nearly
+    constant images, and samples from codes it never saw are blends. Measured on digits (ipc 10,
+    1,000 iterations, seed 0), training on fresh codes only, with a warm-up on other codes, gave
+    89.8 % against 94.1 % for random real samples: the warm-up alone gave 64.2 %.
     """
 
     _parameter_constraints: ClassVar[dict] = {
         "lr_syn": [Interval(Real, 0, None, closed="neither")],
         "batch_real": [Interval(Integral, 1, None, closed="left")],
-        "batch_syn": [NONE, Interval(Integral, 1, None, closed="left")],
+        "fresh_per_class": [NONE, Interval(Integral, 0, None, closed="left")],
         "generator": [Options(["auto", *GENERATORS.names()])],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "width": [Interval(Integral, 1, None, closed="left")],
@@ -195,7 +240,7 @@ class GenerativeMatching(DistributionMatching):
         self,
         lr_syn: float = 1e-3,
         batch_real: int = 256,
-        batch_syn: int | None = None,
+        fresh_per_class: int | None = None,
         generator: str = "auto",
         latent_dim: int = 32,
         width: int = 64,
@@ -205,7 +250,7 @@ class GenerativeMatching(DistributionMatching):
     ) -> None:
         self.lr_syn = lr_syn
         self.batch_real = batch_real
-        self.batch_syn = batch_syn
+        self.fresh_per_class = fresh_per_class
         self.generator = generator
         self.latent_dim = latent_dim
         self.width = width
@@ -217,21 +262,21 @@ class GenerativeMatching(DistributionMatching):
         """False: any ``ipc`` can be drawn (the warm-up uses what each class holds)."""
         return False
 
-    def per_class(self, ctx: FitContext) -> int:
-        """Generated samples per class per iteration."""
-        return int(self.batch_syn or max(ctx.ipc, 10))
+    def fresh(self, ctx: FitContext) -> int:
+        """Samples from new codes per class per iteration."""
+        return int(ctx.ipc if self.fresh_per_class is None else self.fresh_per_class)
 
     def make_optimizer(self, params: list[torch.Tensor]) -> torch.optim.Optimizer:
         """Adam on the generator's weights."""
         return torch.optim.Adam(params, lr=self.lr_syn, betas=(0.5, 0.999))
 
     def init_synthetic(self, ctx: FitContext) -> GeneratorSet:
-        """Build the generator from the fit's generator; warm it up when ``init="real"``."""
-        per_class = self.per_class(ctx)
-        if self.intra_weight > 0 and per_class < 2:
+        """Build the generator and the set's codes; warm up when ``init="real"``."""
+        fresh = self.fresh(ctx)
+        if self.intra_weight > 0 and ctx.ipc + fresh < 2:
             raise ValueError(
                 "The intra-class term needs at least 2 generated samples per class; set "
-                f"strategy__batch_syn >= 2 (now {per_class}) or strategy__intra_weight=0."
+                "strategy__fresh_per_class >= 1 or strategy__intra_weight=0."
             )
         name = resolve_generator_name(self.generator, ctx.data.is_image)
         net = build_generator(
@@ -243,22 +288,30 @@ class GenerativeMatching(DistributionMatching):
             latent_dim=self.latent_dim,
             width=self.width,
         )
+        codes = torch.randn(
+            ctx.data.n_classes, ctx.ipc, self.latent_dim, generator=ctx.generator, device=ctx.device
+        )
         if ctx.init == "real" and self.warmup_iter > 0:
-            self.reconstruction_warmup(net, per_class, ctx)
-        return GeneratorSet(net, per_class, ctx)
+            self.reconstruction_warmup(net, codes, ctx)
+        return GeneratorSet(net, codes, fresh, ctx)
 
-    def reconstruction_warmup(self, net: nn.Module, per_class: int, ctx: FitContext) -> None:
-        """Teach ``net`` to reproduce ``per_class`` real samples per class from fixed codes."""
-        rows, labels = ctx.data.sample_per_class(per_class, ctx.generator)
-        target = ctx.data.X[rows]
-        z = torch.randn(len(rows), net.latent_dim, generator=ctx.generator, device=ctx.device)
+    def reconstruction_warmup(self, net: nn.Module, codes: torch.Tensor, ctx: FitContext) -> None:
+        """Teach ``net`` to map the set's codes to random real samples of their classes.
+
+        A class with fewer than ``ipc`` samples pairs all of them with its first codes.
+        """
+        n_classes, ipc, _ = codes.shape
+        rows, valid = ctx.data.sample_per_class_dense(ipc, ctx.generator)
+        target = ctx.data.X[rows[valid]]
+        z = codes[:, : rows.shape[1]][valid]
+        labels = torch.arange(n_classes, device=ctx.device)[:, None].expand_as(rows)[valid]
         optimizer = self.make_optimizer(list(net.parameters()))
         for _ in range(self.warmup_iter):
             loss = F.mse_loss(net(z, labels), target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        if self.warmup_iter and logger.isEnabledFor(logging.DEBUG):
+        if logger.isEnabledFor(logging.DEBUG):
             logger.debug("generative warm-up: reconstruction error %.4g", float(loss.detach()))
 
     def has_extra_terms(self) -> bool:
