@@ -48,7 +48,8 @@ def generative_settings(budget: str, dataset: str) -> dict:
 
 
 def summary(rows: list[dict]) -> str:
-    """Markdown table: mean ± std over seeds of the per-seed mean accuracy, per draw size."""
+    """Markdown table: mean ± std over seeds of the per-seed mean accuracy, per draw size
+    (with a single seed, ± the std over the evaluator's networks, marked with *)."""
     lines = [
         "| dataset | ipc | variant | drawn per class | accuracy % (mean ± std over seeds) "
         "| seeds | learned values | pixel-set values | fit s (mean) |",
@@ -59,13 +60,21 @@ def summary(rows: list[dict]) -> str:
         cell = [r for r in rows if (r["dataset"], r["ipc"], r["label"]) == (dataset, ipc, label)]
         size = cell[0].get("condensed_size", {})
         fit = np.mean([r["fit_time_s"] for r in cell])
-        draws = [(str(ipc), [r["acc_mean"] for r in cell])]
+        draws = [(str(ipc), [r["acc_mean"] for r in cell], [r["acc_std"] for r in cell])]
         for n in cell[0].get("draws", {}):
-            draws.append((n, [r["draws"][n]["acc_mean"] for r in cell]))
-        for n, accs in draws:
+            draws.append(
+                (
+                    n,
+                    [r["draws"][n]["acc_mean"] for r in cell],
+                    [r["draws"][n]["acc_std"] for r in cell],
+                )
+            )
+        for n, accs, stds in draws:
             acc = 100 * np.array(accs)
+            # one seed: the spread over the evaluator's networks instead (marked with *)
+            spread = f"{acc.std():.2f}" if len(cell) > 1 else f"{100 * stds[0]:.2f}*"
             lines.append(
-                f"| {dataset} | {ipc} | {label} | {n} | {acc.mean():.2f} ± {acc.std():.2f} | "
+                f"| {dataset} | {ipc} | {label} | {n} | {acc.mean():.2f} ± {spread} | "
                 f"{len(cell)} | {size.get('values', '-')} | {size.get('pixel_values', '-')} | "
                 f"{fit:.0f} |"
             )
