@@ -7,6 +7,7 @@ outside the package).
 from __future__ import annotations
 
 from ._registry import Registry
+from .selection.el2n import EL2N
 from .selection.herding import Herding
 from .selection.random import RandomSelection
 from .strategies.base import Method
@@ -25,6 +26,7 @@ METHODS.register("ddm", DecomposedDistributionMatching)
 METHODS.register("generative", GenerativeMatching)
 METHODS.register("random", RandomSelection)
 METHODS.register("herding", Herding)
+METHODS.register("el2n", EL2N)
 
 
 def list_methods() -> list[str]:

@@ -100,3 +100,63 @@ def test_herding_settings_are_validated(digits_small):
         DatasetCondenser("herding", ipc=1, verbose=0, strategy__features="pixels").fit(X, y)
     with pytest.raises(ValueError, match="strategy__epochs"):
         DatasetCondenser("herding", ipc=1, verbose=0, strategy__epochs=0).fit(X, y)
+
+
+def test_el2n_of_a_confident_correct_output_is_near_zero():
+    from condensekit.selection import el2n
+
+    logits = torch.tensor([[30.0, 0.0, 0.0], [0.0, 0.0, 30.0], [0.0, 30.0, 0.0]])
+    scores = el2n(logits, torch.tensor([0, 2, 0]))
+    assert float(scores[0]) < 1e-6 and float(scores[1]) < 1e-6
+    assert float(scores[2]) == pytest.approx(2**0.5, abs=1e-6)  # confidently wrong
+    uniform = el2n(torch.zeros(1, 4), torch.tensor([1]))
+    assert float(uniform[0]) == pytest.approx((0.75**2 + 3 * 0.25**2) ** 0.5)
+
+
+def test_el2n_of_well_learned_digits_is_small(digits):
+    from condensekit.evaluation.training import train_network
+    from condensekit.models import build_model
+    from condensekit.selection import el2n
+
+    X_train, _, y_train, _ = digits
+    X = torch.as_tensor(X_train[:200], dtype=torch.float32)[:, None] / 16
+    y = torch.as_tensor(y_train[:200])
+    gen = torch.Generator().manual_seed(0)
+    net = build_model("convnet", (1, 8, 8), 10, generator=gen, width=32)
+    train_network(net, X, y, epochs=150, generator=gen, lr=0.05)
+    net.eval()
+    with torch.no_grad():
+        scores = el2n(net(X), y)
+    assert float(scores.median()) < 0.05  # training samples it fits perfectly score near zero
+
+
+def _el2n_fit(digits, **kw):
+    X_train, _, y_train, _ = digits
+    params = {"ipc": 5, "random_state": 0, "verbose": 0, "model__width": 16}
+    params |= {"strategy__n_networks": 2, "strategy__epochs": 2, **kw}
+    return DatasetCondenser("el2n", **params).fit(X_train, y_train), y_train
+
+
+def test_el2n_keeps_the_highest_scores_balanced_and_reproducibly(digits):
+    cond, y = _el2n_fit(digits)
+    rows = cond.sample_indices_
+    assert len(np.unique(rows)) == 50 and np.bincount(y[rows]).tolist() == [5] * 10
+    assert cond.scores_.shape == (len(y),) and (cond.scores_ >= 0).all()
+    for c in range(10):
+        in_class = np.flatnonzero(y == c)
+        top = np.sort(cond.scores_[in_class])[::-1][:5]
+        np.testing.assert_allclose(np.sort(cond.scores_[rows[y[rows] == c]])[::-1], top)
+    again, _ = _el2n_fit(digits)
+    np.testing.assert_array_equal(again.scores_, cond.scores_)
+
+
+def test_el2n_offset_skips_the_hardest_fraction(digits):
+    plain, y = _el2n_fit(digits)
+    offset, _ = _el2n_fit(digits, strategy__offset=0.1)
+    np.testing.assert_array_equal(offset.scores_, plain.scores_)  # same scores
+    for c in range(10):
+        in_class = np.flatnonzero(y == c)
+        ranked = in_class[np.argsort(-plain.scores_[in_class], kind="stable")]
+        skip = int(np.floor(0.1 * len(in_class)))
+        kept = offset.sample_indices_[y[offset.sample_indices_] == c]
+        assert sorted(kept) == sorted(ranked[skip : skip + 5])

@@ -32,9 +32,13 @@ class SelectionStrategy(Method):
         """One score per real sample; higher is kept first."""
         raise NotImplementedError
 
+    def keep_order(self, scores: torch.Tensor, ctx: FitContext) -> torch.Tensor:
+        """Keys by which the base keeps samples (highest first); by default the scores."""
+        return scores
+
     def run(self, ctx: FitContext) -> CondensedResult:
         """Score, then cut every class to the budget."""
         data = ctx.data
         scores = self.score(ctx)
-        rows = top_per_class(scores, data.y, data.n_classes, ctx.ipc)
+        rows = top_per_class(self.keep_order(scores, ctx), data.y, data.n_classes, ctx.ipc)
         return CondensedResult(X=data.X[rows], y=data.y[rows], sample_indices=rows, scores=scores)
