@@ -7,7 +7,7 @@ outside the package).
 from __future__ import annotations
 
 from ._registry import Registry
-from .selection.el2n import EL2N
+from .selection.el2n import EL2N, GraNd
 from .selection.herding import Herding
 from .selection.random import RandomSelection
 from .strategies.base import Method
@@ -27,6 +27,7 @@ METHODS.register("generative", GenerativeMatching)
 METHODS.register("random", RandomSelection)
 METHODS.register("herding", Herding)
 METHODS.register("el2n", EL2N)
+METHODS.register("grand", GraNd)
 
 
 def list_methods() -> list[str]:

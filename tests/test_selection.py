@@ -160,3 +160,40 @@ def test_el2n_offset_skips_the_hardest_fraction(digits):
         skip = int(np.floor(0.1 * len(in_class)))
         kept = offset.sample_indices_[y[offset.sample_indices_] == c]
         assert sorted(kept) == sorted(ranked[skip : skip + 5])
+
+
+def test_grad_norms_equal_a_per_sample_autograd_loop(digits):
+    from condensekit.models import build_model
+    from condensekit.selection import grad_norms
+
+    X_train, _, y_train, _ = digits
+    X = torch.as_tensor(X_train[:12], dtype=torch.float32)[:, None] / 16
+    y = torch.as_tensor(y_train[:12])
+    net = build_model("convnet", (1, 8, 8), 10, generator=torch.Generator().manual_seed(0), width=8)
+    fast = grad_norms(net, X, y, batch_size=5)
+    for i in range(12):
+        net.zero_grad()
+        torch.nn.functional.cross_entropy(net(X[i : i + 1]), y[i : i + 1]).backward()
+        ref = torch.sqrt(sum((p.grad**2).sum() for p in net.parameters()))
+        torch.testing.assert_close(fast[i], ref, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("epochs", [0, 2])
+def test_grand_selection_contract(digits, epochs):
+    X_train, _, y_train, _ = digits
+    params = {"ipc": 3, "random_state": 0, "verbose": 0, "model__width": 8}
+    params |= {"strategy__n_networks": 2, "strategy__epochs": epochs}
+    cond = DatasetCondenser("grand", **params).fit(X_train, y_train)
+    rows = cond.sample_indices_
+    assert len(np.unique(rows)) == 30 and np.bincount(y_train[rows]).tolist() == [3] * 10
+    assert (cond.scores_ > 0).all()
+    again = DatasetCondenser("grand", **params).fit(X_train, y_train)
+    np.testing.assert_array_equal(again.scores_, cond.scores_)
+
+
+def test_el2n_needs_training_but_grand_may_score_at_init(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="strategy__epochs"):
+        DatasetCondenser("el2n", ipc=1, verbose=0, strategy__epochs=0).fit(X, y)
+    with pytest.raises(ValueError, match="strategy__offset"):
+        DatasetCondenser("grand", ipc=1, verbose=0, strategy__offset=1.0).fit(X, y)

@@ -1,5 +1,6 @@
-"""EL2N scores (Paul et al., NeurIPS 2021): how far a briefly trained network's softmax output
-is from the one-hot label, averaged over several networks."""
+"""EL2N and GraNd scores (Paul et al., NeurIPS 2021): how far a briefly trained network's
+softmax output is from the one-hot label, or how large the sample's loss gradient is, averaged
+over several networks."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
+from torch.func import functional_call, grad, vmap
 
 from .._validation import Interval
 from ..evaluation.training import train_network
@@ -68,9 +70,16 @@ class EL2N(SelectionStrategy):
         total = torch.zeros(len(y), device=X.device)
         for _ in range(self.n_networks):
             net = ctx.make_network()
-            train_network(net, X, y, epochs=self.epochs, generator=ctx.generator)
-            total += el2n(_logits(net, X), y)
+            if self.epochs:
+                train_network(net, X, y, epochs=self.epochs, generator=ctx.generator)
+            total += self.network_scores(net, X, y)
         return total / self.n_networks
+
+    def network_scores(
+        self, net: torch.nn.Module, X: torch.Tensor, y: torch.Tensor
+    ) -> torch.Tensor:
+        """Scores of every sample under one trained network: :func:`el2n`."""
+        return el2n(_logits(net, X), y)
 
     def keep_order(self, scores: torch.Tensor, ctx: FitContext) -> torch.Tensor:
         """The scores, with the hardest ``offset`` fraction of every class moved last."""
@@ -85,3 +94,53 @@ class EL2N(SelectionStrategy):
         starts = torch.cumsum(counts, 0) - counts
         rank[order] = torch.arange(len(order), device=order.device) - starts[y[order]]
         return torch.where(rank < skip[y], scores - (scores.max() + 1) * 2, scores)
+
+
+def grad_norms(
+    net: torch.nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 128
+) -> torch.Tensor:
+    """L2 norm of every sample's cross-entropy gradient with respect to all of ``net``'s
+    parameters, computed with ``torch.func.vmap`` over the samples of each batch."""
+    net.eval()
+    params = {k: v.detach() for k, v in net.named_parameters()}
+    buffers = dict(net.named_buffers())
+
+    def loss(p, x, t):
+        return F.cross_entropy(functional_call(net, (p, buffers), (x[None],)), t[None])
+
+    per_sample = vmap(grad(loss), in_dims=(None, 0, 0))
+    norms = []
+    for i in range(0, len(y), batch_size):
+        grads = per_sample(params, X[i : i + batch_size], y[i : i + batch_size])
+        norms.append(sum(g.flatten(1).pow(2).sum(1) for g in grads.values()).sqrt())
+    return torch.cat(norms)
+
+
+class GraNd(EL2N):
+    """Keep, per class, the samples with the largest loss-gradient norm (``method="grand"``).
+
+    As :class:`EL2N`, with the score of each network the L2 norm of the sample's
+    cross-entropy gradient with respect to all parameters (:func:`grad_norms`), averaged over
+    ``n_networks`` networks trained for ``epochs`` epochs (0: at initialisation, the paper's
+    GraNd-at-init).
+
+    Parameters
+    ----------
+    n_networks : int, default=5
+        Networks the score is averaged over.
+    epochs : int, default=10
+        Training epochs of each network; 0 scores at initialisation.
+    offset : float, default=0.0
+        Fraction of the highest-scoring samples of every class to skip first.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **EL2N._parameter_constraints,
+        "epochs": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def network_scores(
+        self, net: torch.nn.Module, X: torch.Tensor, y: torch.Tensor
+    ) -> torch.Tensor:
+        """Per-sample gradient norms under one network."""
+        return grad_norms(net, X, y)
