@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ._registry import Registry
 from .selection.el2n import EL2N, GraNd
-from .selection.herding import Herding
+from .selection.herding import Herding, KCenter
 from .selection.random import RandomSelection
 from .strategies.base import Method
 from .strategies.decomposed import DecomposedDistributionMatching
@@ -28,6 +28,7 @@ METHODS.register("random", RandomSelection)
 METHODS.register("herding", Herding)
 METHODS.register("el2n", EL2N)
 METHODS.register("grand", GraNd)
+METHODS.register("kcenter", KCenter)
 
 
 def list_methods() -> list[str]:

@@ -197,3 +197,37 @@ def test_el2n_needs_training_but_grand_may_score_at_init(digits_small):
         DatasetCondenser("el2n", ipc=1, verbose=0, strategy__epochs=0).fit(X, y)
     with pytest.raises(ValueError, match="strategy__offset"):
         DatasetCondenser("grand", ipc=1, verbose=0, strategy__offset=1.0).fit(X, y)
+
+
+def test_k_center_covers_a_class_better_than_random_picks(digits):
+    from condensekit.selection import k_center_order
+
+    gen = torch.Generator().manual_seed(0)
+    for c in (0, 5, 9):
+        feats = _class_rows(digits, c)
+        order = k_center_order(feats, 8)
+        assert len(set(order.tolist())) == 8
+        assert int(order[0]) == int(torch.argmin((feats - feats.mean(0)).norm(dim=1)))
+
+        def radius(rows, feats=feats):  # largest distance from a sample to its nearest pick
+            return float(torch.cdist(feats, feats[rows]).min(1).values.max())
+
+        random_radii = [radius(torch.randperm(len(feats), generator=gen)[:8]) for _ in range(30)]
+        assert radius(order) < np.median(random_radii)
+
+
+def test_k_center_second_pick_is_the_farthest_sample():
+    from condensekit.selection import k_center_order
+
+    feats = torch.tensor([[0.0, 0.0], [0.1, 0.0], [5.0, 5.0], [-1.0, 0.0], [0.0, 0.2]])
+    order = k_center_order(feats, 3)
+    assert order[:2].tolist() == [4, 2]  # nearest the mean (0.82, 1.04), then the farthest
+
+
+def test_kcenter_selection_contract(digits):
+    X_train, _, y_train, _ = digits
+    params = {"ipc": 4, "random_state": 0, "verbose": 0, "strategy__features": "raw"}
+    cond = DatasetCondenser("kcenter", **params).fit(X_train, y_train)
+    rows = cond.sample_indices_
+    assert len(np.unique(rows)) == 40 and np.bincount(y_train[rows]).tolist() == [4] * 10
+    assert sorted(set(cond.scores_.tolist())) == [0, 1, 2, 3, 4]

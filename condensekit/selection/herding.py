@@ -1,5 +1,6 @@
-"""Herding (Welling, ICML 2009): per class, greedily add the sample that keeps the mean of the
-chosen set closest to the class mean."""
+"""Greedy selections in a feature space: herding (Welling, ICML 2009), which keeps the mean of the
+chosen set closest to the class mean, and k-center (Sener & Savarese, ICLR 2018), which covers
+the class with the fewest, farthest-apart samples."""
 
 from __future__ import annotations
 
@@ -37,6 +38,25 @@ def herding_order(features: torch.Tensor, k: int) -> torch.Tensor:
     return order
 
 
+def k_center_order(features: torch.Tensor, k: int) -> torch.Tensor:
+    """The first ``k`` k-center greedy picks among the rows of ``features`` (one class).
+
+    The first pick is the row nearest the mean; every next pick is the row farthest from its
+    nearest chosen row (ties keep the earlier row), which greedily minimises the largest
+    distance from any sample to the chosen set.
+    """
+    n = features.shape[0]
+    k = min(k, n)
+    order = torch.empty(k, dtype=torch.long, device=features.device)
+    order[0] = int(torch.argmin((features - features.mean(0)).norm(dim=1)))
+    nearest = (features - features[order[0]]).norm(dim=1)
+    for t in range(1, k):
+        pick = int(torch.argmax(nearest))
+        order[t] = pick
+        nearest = torch.minimum(nearest, (features - features[pick]).norm(dim=1))
+    return order
+
+
 class Herding(SelectionStrategy):
     """Keep, per class, the ``ipc`` samples that herding picks first (``method="herding"``).
 
@@ -63,15 +83,39 @@ class Herding(SelectionStrategy):
         self.features = features
         self.epochs = epochs
 
+    #: The greedy rule: ``order(features_of_one_class, k) -> first k picks``.
+    greedy = staticmethod(herding_order)
+
     def score(self, ctx: FitContext) -> torch.Tensor:
-        """Greedy herding order of every class, as scores."""
+        """Greedy order of every class, as scores."""
         data = ctx.data
         feats = real_features(ctx, self.features, self.epochs)
         scores = torch.zeros(len(data.y), device=feats.device)
         for c in range(data.n_classes):
             rows = torch.nonzero(data.y == c).flatten()
-            order = herding_order(feats[rows], ctx.ipc)
+            order = self.greedy(feats[rows], ctx.ipc)
             scores[rows[order]] = torch.arange(
                 len(order), 0, -1, dtype=scores.dtype, device=scores.device
             )
         return scores
+
+
+class KCenter(Herding):
+    """Keep, per class, the ``ipc`` samples that k-center greedy picks (``method="kcenter"``).
+
+    The first pick is the sample nearest the class mean; every next one is the sample farthest
+    from the chosen ones, in the same feature spaces as :class:`Herding`.
+
+    Parameters
+    ----------
+    features : {"network", "raw"}, default="network"
+        The embedding of a network trained briefly on the real data, or the raw inputs.
+    epochs : int, default=20
+        Training epochs of the ``"network"`` feature extractor.
+
+    Notes
+    -----
+    ``scores_``: ``ipc - t`` for the sample picked at step ``t`` of its class, 0 for the rest.
+    """
+
+    greedy = staticmethod(k_center_order)
