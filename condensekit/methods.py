@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._registry import Registry
 from .selection.el2n import EL2N, GraNd
+from .selection.forgetting import Forgetting
 from .selection.herding import Herding, KCenter
 from .selection.random import RandomSelection
 from .strategies.base import Method
@@ -29,6 +30,7 @@ METHODS.register("herding", Herding)
 METHODS.register("el2n", EL2N)
 METHODS.register("grand", GraNd)
 METHODS.register("kcenter", KCenter)
+METHODS.register("forgetting", Forgetting)
 
 
 def list_methods() -> list[str]:

@@ -231,3 +231,55 @@ def test_kcenter_selection_contract(digits):
     rows = cond.sample_indices_
     assert len(np.unique(rows)) == 40 and np.bincount(y_train[rows]).tolist() == [4] * 10
     assert sorted(set(cond.scores_.tolist())) == [0, 1, 2, 3, 4]
+
+
+def test_count_forgetting_on_a_known_record():
+    from condensekit.selection import count_forgetting
+
+    record = torch.tensor(
+        [
+            # s0: learned, forgotten, relearned, forgotten; s1: always right; s2: never right;
+            # s3: learned late and kept
+            [True, True, False, False],
+            [False, True, False, False],
+            [True, True, False, True],
+            [False, True, False, True],
+        ]
+    )
+    assert count_forgetting(record).tolist() == [2.0, 0.0, 4.0, 0.0]
+
+
+def test_forgetting_selection_contract(digits):
+    X_train, _, y_train, _ = digits
+    params = {"ipc": 3, "random_state": 0, "verbose": 0, "model__width": 8}
+    params |= {"strategy__epochs": 4}
+    cond = DatasetCondenser("forgetting", **params).fit(X_train, y_train)
+    rows = cond.sample_indices_
+    assert len(np.unique(rows)) == 30 and np.bincount(y_train[rows]).tolist() == [3] * 10
+    assert cond.scores_.min() >= 0 and cond.scores_.max() <= 4
+    for c in range(10):
+        in_class = np.flatnonzero(y_train == c)
+        kept = cond.scores_[rows[y_train[rows] == c]]
+        assert kept.min() >= np.sort(cond.scores_[in_class])[::-1][2]
+    again = DatasetCondenser("forgetting", **params).fit(X_train, y_train)
+    np.testing.assert_array_equal(again.scores_, cond.scores_)
+
+
+def test_training_loop_calls_back_after_every_epoch(digits):
+    from condensekit.evaluation.training import train_network
+    from condensekit.models import build_model
+
+    X_train, _, y_train, _ = digits
+    X = torch.as_tensor(X_train[:64], dtype=torch.float32)[:, None] / 16
+    gen = torch.Generator().manual_seed(0)
+    net = build_model("convnet", (1, 8, 8), 10, generator=gen, width=8)
+    seen = []
+    train_network(
+        net,
+        X,
+        torch.as_tensor(y_train[:64]),
+        epochs=3,
+        generator=gen,
+        on_epoch_end=lambda n, e: seen.append((e, n.training)),
+    )
+    assert [e for e, _ in seen] == [0, 1, 2] and net.training

@@ -6,6 +6,8 @@ loops) goes through :func:`train_network`, so there is exactly one place where t
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,6 +26,7 @@ def train_network(
     batch_size: int = 256,
     augment=None,
     decay_at: int | None = None,
+    on_epoch_end: Callable[[nn.Module, int], None] | None = None,
 ) -> nn.Module:
     """Train ``net`` with SGD and cross-entropy on ``(X, y)``.
 
@@ -46,6 +49,9 @@ def train_network(
         for every sample (as in the DSA reference code).
     decay_at : int, optional
         Epoch at which the learning rate is multiplied by 0.1; default ``epochs // 2``.
+    on_epoch_end : callable, optional
+        Called as ``on_epoch_end(net, epoch)`` after every epoch (the network is put back in
+        training mode afterwards), e.g. to record predictions.
 
     Returns
     -------
@@ -73,6 +79,9 @@ def train_network(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+        if on_epoch_end is not None:
+            on_epoch_end(net, epoch)
+            net.train()
     return net
 
 
