@@ -164,6 +164,37 @@ def write_report(out: str | Path, cells: list[dict], **extra) -> None:
     Path(out).write_text(json.dumps(report, indent=2))
 
 
+def previous_cells(out: str | Path) -> list[dict]:
+    """The cells already written to ``out`` (empty if there is no such file), for ``--resume``."""
+    path = Path(out)
+    if not path.exists():
+        return []
+    return json.loads(path.read_text())["cells"]
+
+
+def same_cell(row: dict, spec: dict) -> bool:
+    """Whether a finished ``row`` is the cell that ``spec`` would run (same data, method, label,
+    ipc, seed, number of evaluation networks and every setting)."""
+    keys = ("dataset", "method", "ipc", "seed")
+    if any(row[k] != spec[k] for k in keys):
+        return False
+    if row.get("label", row["method"]) != spec.get("label", spec["method"]):
+        return False
+    if len(row["accuracies"]) != spec.get("n_models", 5):
+        return False
+    settings = {k: v for k, v in row["settings"].items() if k not in ("ipc", "random_state")}
+    wanted = {"device": spec.get("device", "auto"), **spec.get("settings", {})}
+    return settings == wanted
+
+
+def run_or_reuse(spec: dict, done: list[dict]) -> tuple[dict, bool]:
+    """Return ``(row, reused)``: a finished cell of ``done`` matching ``spec``, or a fresh run."""
+    for row in done:
+        if same_cell(row, spec):
+            return row, True
+    return run_cell_in_subprocess(spec), False
+
+
 def describe(row: dict) -> str:
     """One progress line for a finished cell."""
     return (

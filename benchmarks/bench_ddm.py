@@ -13,6 +13,7 @@ Usage::
     python benchmarks/bench_ddm.py --datasets cifar10 --seeds 0 1 2 --device cuda
     python benchmarks/bench_ddm.py --set strategy__style_weight=3e3  # tune a setting of ddm
     python benchmarks/bench_ddm.py --datasets cifar10 --max-iter 200 --n-models 3  # CPU, ~2 h
+    python benchmarks/bench_ddm.py ... --resume   # keep finished cells of --out, run the rest
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import argparse
 import json
 
 import numpy as np
-from _common import FLIP, describe, run_cell_in_subprocess, write_report
+from _common import FLIP, describe, previous_cells, run_or_reuse, write_report
 from bench_dm import dm_settings
 
 VARIANTS = {
@@ -70,13 +71,19 @@ def main(argv: list[str] | None = None) -> None:
         "--set", nargs="*", default=[], help="extra ddm settings, e.g. strategy__style_weight=3e3"
     )
     parser.add_argument("--out", default="benchmarks/results/ddm.json")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the cells already in --out and skip the ones this run would repeat",
+    )
     args = parser.parse_args(argv)
     extra = {}
     for item in args.set:
         key, _, value = item.partition("=")
         extra[key] = json.loads(value)
 
-    rows = []
+    done = previous_cells(args.out) if args.resume else []
+    rows = list(done)
     for dataset in args.datasets:
         for seed in args.seeds:
             for label in args.variants:
@@ -100,7 +107,9 @@ def main(argv: list[str] | None = None) -> None:
                     "device": args.device,
                     "data_root": args.data_root,
                 }
-                row = run_cell_in_subprocess(spec)
+                row, reused = run_or_reuse(spec, done)
+                if reused:
+                    continue
                 rows.append(row)
                 print(describe(row), flush=True)
                 write_report(args.out, rows)
