@@ -8,13 +8,31 @@ from .condenser import DatasetCondenser
 from .evaluation import CondensedEvaluator, EvaluationResult
 from .methods import list_methods, register_method
 from .models import list_models
+from .selectors import (
+    SELECTORS,
+    BaseSelector,
+    EL2NSelector,
+    ForgettingSelector,
+    GraNdSelector,
+    HerdingSelector,
+    KCenterSelector,
+    RandomSelector,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SELECTORS",
+    "BaseSelector",
     "CondensedEvaluator",
     "DatasetCondenser",
+    "EL2NSelector",
     "EvaluationResult",
+    "ForgettingSelector",
+    "GraNdSelector",
+    "HerdingSelector",
+    "KCenterSelector",
+    "RandomSelector",
     "SiameseAugment",
     "__version__",
     "list_methods",

@@ -1,0 +1,361 @@
+"""Selection baselines as estimators of their own: ``HerdingSelector(ipc=10).fit(X, y)``.
+
+Each class is a :class:`~condensekit.DatasetCondenser` with its selection method fixed and the
+selector's settings as ordinary constructor parameters, so it has the same contract (``fit``,
+``transform``, ``fit_resample``, ``clone``, ``random_state``, grid searches) and the same fitted
+attributes, among them ``sample_indices_`` (the kept rows of ``X``) and ``scores_`` (one score
+per row). ``HerdingSelector(ipc=10, epochs=5)`` and
+``DatasetCondenser("herding", ipc=10, strategy__epochs=5)`` keep the same rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from ._validation import InvalidParameterError
+from .condenser import DatasetCondenser
+from .methods import METHODS
+from .strategies.base import Method
+
+#: Parameters that every selector shares with DatasetCondenser.
+_SHARED = ("ipc", "device", "random_state", "model", "input_shape", "verbose")
+
+_IPC_DOC = """
+    ipc : int, default=10
+        Real samples kept per class; every class must hold at least ``ipc``.
+"""
+
+_SHARED_DOC = """
+    device : str or torch.device, default="auto"
+        Where helper networks are trained and scores computed (``"auto"``: CUDA if available).
+    random_state : int, RandomState or None, default=None
+        Seeds the single ``torch.Generator`` of the fit (network initialisation, batch order,
+        random draws); the global RNGs are never touched.
+    model : str, default="auto"
+        Helper network (``"convnet"`` for images, ``"mlp"`` for rows); its settings go as
+        ``model__<name>``.
+    input_shape : tuple of int or None, default=None
+        ``(H, W)`` or ``(C, H, W)`` to read flat rows as images.
+    verbose : int or bool, default=1
+        0 is silent; 1 shows progress; messages go to the ``"condensekit"`` logger.
+    **kwargs
+        Helper-network settings as ``model__<name>``.
+"""
+
+_ATTRIBUTES_DOC = """
+    Attributes
+    ----------
+    sample_indices_ : numpy.ndarray of shape (n_classes * ipc,)
+        Rows of ``X`` that were kept, grouped by class.
+    scores_ : numpy.ndarray of shape (n_samples,)
+        The score of every row of ``X``; the highest of each class are kept.
+    X_syn_, y_syn_ : numpy.ndarray
+        The kept rows (unchanged) and their labels.
+    classes_, n_features_in_, condensed_size_, device_, seed_, fit_time_ :
+        As for :class:`~condensekit.DatasetCondenser`.
+"""
+
+
+def _document(cls: type) -> type:
+    """Fill the shared parameter and attribute sections into a selector's docstring."""
+    for key, text in (("ipc", _IPC_DOC), ("shared", _SHARED_DOC), ("attributes", _ATTRIBUTES_DOC)):
+        cls.__doc__ = cls.__doc__.replace(f"    {{{key}}}\n", text.lstrip("\n"))
+    return cls
+
+
+class BaseSelector(DatasetCondenser):
+    """Base of the selector estimators: a DatasetCondenser whose method is the class's.
+
+    Subclasses set :attr:`method` to a registered selection name and take that selection's
+    settings as constructor parameters (after the shared ones).
+    """
+
+    #: The registered selection this class runs.
+    method: ClassVar[str]
+    # DatasetCondenser parameters that have no meaning for a selection of real samples.
+    max_iter: ClassVar[None] = None
+    augment: ClassVar[str] = "auto"
+    init: ClassVar[str] = "auto"
+
+    _routed_prefixes: ClassVar[tuple[str, ...]] = ("model",)
+    _parameter_constraints: ClassVar[dict] = {
+        k: v for k, v in DatasetCondenser._parameter_constraints.items() if k in _SHARED
+    }
+
+    def __init__(
+        self,
+        ipc: int = 10,
+        *,
+        device: str | torch.device = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        model: str = "auto",
+        input_shape: tuple[int, ...] | None = None,
+        verbose: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        self.ipc = ipc
+        self.device = device
+        self.random_state = random_state
+        self.model = model
+        self.input_shape = input_shape
+        self.verbose = verbose
+        self._store_routed(kwargs)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "method" in vars(cls):
+            strategy = METHODS.get(cls.method)
+            # the selector's own settings are checked under their own names at fit
+            cls._parameter_constraints = {
+                **BaseSelector._parameter_constraints,
+                **strategy._parameter_constraints,
+            }
+
+    def _build_method(self) -> Method:
+        cls = METHODS.get(self.method)
+        if self.routed_params("strategy"):  # pragma: no cover - not a routed prefix here
+            raise InvalidParameterError("strategy__ settings are constructor parameters here.")
+        strategy = cls(**{name: getattr(self, name) for name in cls._get_param_names()})
+        strategy.validate(prefix="")
+        return strategy
+
+
+@_document
+class RandomSelector(BaseSelector):
+    """Keep ``ipc`` uniformly drawn real samples of every class (``method="random"``).
+
+    Parameters
+    ----------
+    {ipc}
+    {shared}
+
+    {attributes}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from condensekit import RandomSelector
+    >>> X, y = load_digits(return_X_y=True)
+    >>> sel = RandomSelector(ipc=2, random_state=0, verbose=0).fit(X, y)
+    >>> sel.sample_indices_.shape, sel.scores_.shape
+    ((20,), (1797,))
+    """
+
+    method = "random"
+
+
+@_document
+class HerdingSelector(BaseSelector):
+    """Herding (Welling 2009): per class, greedily keep the sample that keeps the chosen set's
+    mean closest to the class mean (``method="herding"``).
+
+    Parameters
+    ----------
+    {ipc}
+    features : {"network", "raw"}, default="network"
+        Space in which means are compared: the embedding of a network trained briefly on the
+        real data (the evaluator's training loop), or the raw normalised inputs.
+    epochs : int, default=20
+        Training epochs of the ``"network"`` feature extractor.
+    {shared}
+
+    {attributes}
+
+    Notes
+    -----
+    ``scores_`` is ``ipc - t`` for the sample picked at step ``t`` of its class, 0 for the rest.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from condensekit import HerdingSelector
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_kept, y_kept = HerdingSelector(ipc=1, features="raw", verbose=0).fit_resample(X, y)
+    >>> X_kept.shape
+    (10, 64)
+    """
+
+    method = "herding"
+
+    def __init__(
+        self,
+        ipc: int = 10,
+        *,
+        features: str = "network",
+        epochs: int = 20,
+        device: str | torch.device = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        model: str = "auto",
+        input_shape: tuple[int, ...] | None = None,
+        verbose: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            ipc,
+            device=device,
+            random_state=random_state,
+            model=model,
+            input_shape=input_shape,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.features = features
+        self.epochs = epochs
+
+
+@_document
+class KCenterSelector(HerdingSelector):
+    """k-center greedy (``method="kcenter"``): per class, first the sample nearest the mean, then
+    always the sample farthest from those already kept.
+
+    Parameters
+    ----------
+    {ipc}
+    features : {"network", "raw"}, default="network"
+        The embedding of a network trained briefly on the real data, or the raw inputs.
+    epochs : int, default=20
+        Training epochs of the ``"network"`` feature extractor.
+    {shared}
+
+    {attributes}
+
+    Notes
+    -----
+    ``scores_`` is ``ipc - t`` for the sample picked at step ``t`` of its class, 0 for the rest.
+    """
+
+    method = "kcenter"
+
+
+@_document
+class EL2NSelector(BaseSelector):
+    """EL2N (Paul et al. 2021): keep the samples of every class with the largest error L2 norm
+    ``||softmax(f(x)) - onehot(y)||``, averaged over briefly trained networks (``method="el2n"``).
+
+    Parameters
+    ----------
+    {ipc}
+    n_networks : int, default=5
+        Networks the score is averaged over.
+    epochs : int, default=10
+        Training epochs of each network.
+    offset : float in [0, 1), default=0.0
+        Fraction of the highest-scoring (hardest) samples of every class to skip first; pure
+        hardest-first selection collapses at small budgets.
+    {shared}
+
+    {attributes}
+    """
+
+    method = "el2n"
+
+    def __init__(
+        self,
+        ipc: int = 10,
+        *,
+        n_networks: int = 5,
+        epochs: int = 10,
+        offset: float = 0.0,
+        device: str | torch.device = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        model: str = "auto",
+        input_shape: tuple[int, ...] | None = None,
+        verbose: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            ipc,
+            device=device,
+            random_state=random_state,
+            model=model,
+            input_shape=input_shape,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.n_networks = n_networks
+        self.epochs = epochs
+        self.offset = offset
+
+
+@_document
+class GraNdSelector(EL2NSelector):
+    """GraNd (Paul et al. 2021): keep the samples of every class with the largest norm of the
+    per-sample loss gradient, averaged over networks (``method="grand"``).
+
+    Parameters
+    ----------
+    {ipc}
+    n_networks : int, default=5
+        Networks the score is averaged over.
+    epochs : int, default=10
+        Training epochs of each network; 0 scores at initialisation (GraNd at init).
+    offset : float in [0, 1), default=0.0
+        Fraction of the highest-scoring samples of every class to skip first.
+    {shared}
+
+    {attributes}
+    """
+
+    method = "grand"
+
+
+@_document
+class ForgettingSelector(BaseSelector):
+    """Forgetting events (Toneva et al. 2019): keep the samples of every class that are most
+    often learned and then forgotten during training (``method="forgetting"``).
+
+    Parameters
+    ----------
+    {ipc}
+    n_networks : int, default=1
+        Training runs the count is averaged over.
+    epochs : int, default=20
+        Training epochs of each run (at least 2); a never-learned sample counts ``epochs``.
+    {shared}
+
+    {attributes}
+    """
+
+    method = "forgetting"
+
+    def __init__(
+        self,
+        ipc: int = 10,
+        *,
+        n_networks: int = 1,
+        epochs: int = 20,
+        device: str | torch.device = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        model: str = "auto",
+        input_shape: tuple[int, ...] | None = None,
+        verbose: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            ipc,
+            device=device,
+            random_state=random_state,
+            model=model,
+            input_shape=input_shape,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.n_networks = n_networks
+        self.epochs = epochs
+
+
+#: Selector estimator class of every registered selection name.
+SELECTORS: dict[str, type[BaseSelector]] = {
+    cls.method: cls
+    for cls in (
+        RandomSelector,
+        HerdingSelector,
+        KCenterSelector,
+        EL2NSelector,
+        GraNdSelector,
+        ForgettingSelector,
+    )
+}
