@@ -1,0 +1,127 @@
+"""Benchmark: selection baselines (random, herding, k-center, EL2N, GraNd, forgetting) beside DM.
+
+Every (dataset, ipc, method, seed) cell selects (or condenses) with the budget's settings and is
+scored by the default CondensedEvaluator (5 ConvNets, 300 epochs), so the rows are comparable
+with each other and with bench_dm.py. The table gives mean ± std over the evaluation networks
+(one seed) or over seeds' means (several seeds).
+
+Budgets of the selectors' helper networks:
+
+* ``quick``: the library defaults on digits; on MNIST and the CIFAR-10 subset fewer epochs and
+  networks, so a cell's helper training fits a few minutes of a 2-core CPU.
+* ``paper``: the library defaults everywhere (herding/k-center features from 20 epochs, EL2N and
+  GraNd over 5 networks at epoch 10, forgetting over 20 epochs).
+
+DM uses bench_dm.py's settings of the same budget.
+
+Usage::
+
+    python benchmarks/bench_selection.py --datasets digits                 # ipc 1, 10, 50
+    python benchmarks/bench_selection.py --datasets cifar10 --ipc 10 --data-root ../shared/data
+    python benchmarks/bench_selection.py ... --resume   # keep finished cells of --out
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from _common import FLIP, describe, previous_cells, run_or_reuse, write_report
+from bench_dm import dm_settings
+
+METHODS = ["random", "herding", "kcenter", "el2n", "grand", "forgetting", "dm"]
+
+#: Helper-network settings of the selectors on the larger datasets under the quick budget.
+_QUICK_LARGE = {
+    "herding": {"strategy__epochs": 5},
+    "kcenter": {"strategy__epochs": 5},
+    "el2n": {"strategy__n_networks": 2, "strategy__epochs": 5},
+    "grand": {"strategy__n_networks": 2, "strategy__epochs": 5},
+    "forgetting": {"strategy__epochs": 10},
+}
+
+SELECTION_BUDGETS = {
+    "quick": {"digits": {}, "mnist": _QUICK_LARGE, "cifar10": _QUICK_LARGE},
+    "paper": {"digits": {}, "mnist": {}, "cifar10": {}},
+}
+
+
+def settings_for(budget: str, dataset: str, method: str, ipc: int) -> dict:
+    """Condenser keyword arguments of one cell."""
+    if method == "dm":
+        settings = dm_settings(budget, dataset, ipc)
+        settings["augment__flip"] = FLIP[dataset]
+        return settings
+    return dict(SELECTION_BUDGETS[budget][dataset].get(method, {}))
+
+
+def summary(rows: list[dict]) -> str:
+    """Markdown table, one row per dataset and ipc, one column per method."""
+    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
+    lines = [
+        "| dataset | ipc | " + " | ".join(methods) + " |",
+        "|---|---|" + "---|" * len(methods),
+    ]
+    for dataset, ipc in sorted({(r["dataset"], r["ipc"]) for r in rows}):
+        cells = []
+        for m in methods:
+            cell = [r for r in rows if (r["dataset"], r["ipc"], r["method"]) == (dataset, ipc, m)]
+            if not cell:
+                cells.append("-")
+            elif len(cell) == 1:
+                cells.append(f"{100 * cell[0]['acc_mean']:.2f} ± {100 * cell[0]['acc_std']:.2f}")
+            else:
+                acc = 100 * np.array([r["acc_mean"] for r in cell])
+                cells.append(f"{acc.mean():.2f} ± {acc.std():.2f} ({len(cell)} seeds)")
+        lines.append(f"| {dataset} | {ipc} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="+", default=["digits"])
+    parser.add_argument("--ipc", nargs="+", type=int, default=[1, 10, 50])
+    parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--budget", choices=["quick", "paper"], default="quick")
+    parser.add_argument("--n-models", type=int, default=5)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--out", default="benchmarks/results/selection.json")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the cells already in --out and skip the ones this run would repeat",
+    )
+    args = parser.parse_args(argv)
+
+    done = previous_cells(args.out) if args.resume else []
+    rows = list(done)
+    for dataset in args.datasets:
+        for ipc in args.ipc:
+            for seed in args.seeds:
+                for method in args.methods:
+                    spec = {
+                        "dataset": dataset,
+                        "method": method,
+                        "ipc": ipc,
+                        "settings": settings_for(args.budget, dataset, method, ipc),
+                        "budget": args.budget,
+                        "seed": seed,
+                        "n_models": args.n_models,
+                        "device": args.device,
+                        "data_root": args.data_root,
+                    }
+                    row, reused = run_or_reuse(spec, done)
+                    if reused:
+                        continue
+                    rows.append(row)
+                    print(describe(row), flush=True)
+                    write_report(args.out, rows)
+    print(summary(rows))
+    write_report(args.out, rows)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
