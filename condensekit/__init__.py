@@ -6,6 +6,7 @@
 from .augment import SiameseAugment
 from .condenser import DatasetCondenser
 from .evaluation import CondensedEvaluator, EvaluationResult
+from .io import CondensedFileError, CondensedSet, load_condensed, save_condensed
 from .methods import list_methods, register_method
 from .models import list_models
 from .selectors import (
@@ -25,6 +26,8 @@ __all__ = [
     "SELECTORS",
     "BaseSelector",
     "CondensedEvaluator",
+    "CondensedFileError",
+    "CondensedSet",
     "DatasetCondenser",
     "EL2NSelector",
     "EvaluationResult",
@@ -37,5 +40,7 @@ __all__ = [
     "__version__",
     "list_methods",
     "list_models",
+    "load_condensed",
     "register_method",
+    "save_condensed",
 ]

@@ -143,6 +143,8 @@ class DatasetCondenser(BaseCondenser):
         Seed of the fit's generator (reproduces a fit made with ``random_state=None``).
     fit_time_ : float
         Seconds spent in the method.
+    value_range_ : tuple of float
+        ``(min, max)`` of the training samples, in the caller's value scale (for pictures).
 
     Examples
     --------
@@ -316,6 +318,7 @@ class DatasetCondenser(BaseCondenser):
 
         n_values = int(np.prod(layout.sample_shape))
         state: dict[str, Any] = {
+            "value_range_": (float(prepared.X.min()), float(prepared.X.max())),
             "classes_": prepared.classes,
             "n_features_in_": n_values,
             "history_": result.history,
@@ -362,6 +365,16 @@ class DatasetCondenser(BaseCondenser):
         else:
             state["X_syn_"] = layout.to_user(normalizer.denormalize(result.X))
         return state
+
+    def save(self, path: Any) -> None:
+        """Write the condensed set and its metadata to an ``.npz`` file.
+
+        See :func:`condensekit.save_condensed`; :func:`condensekit.load_condensed` reads it back
+        without the original data and without unpickling anything.
+        """
+        from .io import save_condensed
+
+        save_condensed(path, self)
 
     @available_if(lambda self: hasattr(self, "generator_"))
     def sample(

@@ -34,6 +34,7 @@ from .._validation import (
 from ..augment import AUGMENTATIONS, build_augment
 from ..base import BaseCondenser, RoutedParamsMixin, encode_labels
 from ..data.adapters import InputLayout, Normalizer, as_numeric_array, infer_layout, numpy_dtype
+from ..io import CondensedSet
 from ..models import build_model, resolve_model_name
 from .training import accuracy, train_network
 
@@ -104,6 +105,17 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
             condensed.normalizer_,
             X_test,
         )
+    if isinstance(condensed, CondensedSet):
+        if n_per_class is not None:
+            raise ValueError("n_per_class needs a fitted generative condenser, not a saved set.")
+        return (
+            condensed.X,
+            condensed.y,
+            condensed.classes,
+            condensed.input_layout,
+            condensed.normalizer,
+            X_test,
+        )
     if n_per_class is not None:
         raise ValueError("n_per_class needs a fitted condenser, not a pair (X_syn, y_syn).")
     if isinstance(condensed, (tuple, list)) and len(condensed) == 2:
@@ -115,7 +127,8 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
         normalizer = Normalizer.fit(layout.to_internal(X_syn))
         return X_syn, condensed[1], classes, layout, normalizer, X_test
     raise TypeError(
-        "CondensedEvaluator needs a fitted condenser, a Pipeline ending in one, or a pair "
+        "CondensedEvaluator needs a fitted condenser, a Pipeline ending in one, a CondensedSet "
+        "or a pair "
         f"(X_syn, y_syn); got {type(condensed).__name__}."
     )
 
@@ -222,8 +235,10 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
 
         Parameters
         ----------
-        condensed : fitted condenser, Pipeline ending in one, or (X_syn, y_syn)
-            The condensed set. A Pipeline's earlier steps transform ``X_test`` first.
+        condensed : fitted condenser, Pipeline ending in one, CondensedSet or (X_syn, y_syn)
+            The condensed set. A Pipeline's earlier steps transform ``X_test`` first. A
+            :class:`~condensekit.CondensedSet` read by :func:`~condensekit.load_condensed` is
+            normalised with the real training statistics stored in its file.
         X_test : array-like or torch.Tensor
             Test samples in the same layout as the condenser's training data.
         y_test : array-like

@@ -1,0 +1,275 @@
+"""Save and load condensed sets as plain ``.npz`` files with their metadata.
+
+A file holds only numeric or text arrays and one JSON document, and is read with
+``numpy.load(..., allow_pickle=False)``: opening a file from someone else runs no code, and it
+loads without the original data or the condenser object.
+
+>>> import tempfile, os
+>>> from condensekit import DatasetCondenser, load_condensed
+>>> from condensekit.data import load_digits_split
+>>> X_train, X_test, y_train, y_test = load_digits_split()
+>>> cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X_train, y_train)
+>>> path = os.path.join(tempfile.mkdtemp(), "digits_random.npz")
+>>> cond.save(path)
+>>> loaded = load_condensed(path)
+>>> loaded.X.shape, loaded.method, loaded.ipc
+((20, 8, 8), 'random', 2)
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import zipfile
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+from .data.adapters import InputLayout, Normalizer
+
+#: Written into every file; a file without it is not a condensed set.
+FORMAT = "condensekit.condensed-set"
+#: Version of the layout below; files of a newer version are refused with a clear message.
+FORMAT_VERSION = 1
+
+_REQUIRED = ("metadata", "X", "y", "classes", "normalizer_mean", "normalizer_std")
+
+
+class CondensedFileError(ValueError):
+    """A file is not a readable condensed set (corrupt, truncated, foreign or too new)."""
+
+
+@dataclass(frozen=True)
+class CondensedSet:
+    """A condensed set read from a file: samples, labels and how they were made.
+
+    Attributes
+    ----------
+    X : numpy.ndarray
+        Condensed samples in the original caller's layout and value scale.
+    y : numpy.ndarray
+        Their labels, in the original label space.
+    classes : numpy.ndarray
+        The sorted class labels of the training data.
+    normalizer : Normalizer
+        Per-channel (or per-feature) statistics of the real training data.
+    input_layout : InputLayout
+        How samples map onto the networks' inputs.
+    metadata : dict
+        Everything else: method, ipc, seed, parameters, package versions, value range...
+    sample_indices : numpy.ndarray or None
+        Rows of the training data that were kept (selection methods only).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    classes: np.ndarray
+    normalizer: Normalizer
+    input_layout: InputLayout
+    metadata: dict = field(default_factory=dict)
+    sample_indices: np.ndarray | None = None
+
+    @property
+    def method(self) -> str:
+        """Name of the method that made the set."""
+        return self.metadata["method"]
+
+    @property
+    def ipc(self) -> int:
+        """Samples per class."""
+        return int(self.metadata["ipc"])
+
+    @property
+    def value_range(self) -> tuple[float, float] | None:
+        """``(min, max)`` of the real training data, for pictures."""
+        vr = self.metadata.get("value_range")
+        return None if vr is None else (float(vr[0]), float(vr[1]))
+
+    def __iter__(self):
+        """Unpack as ``X, y = load_condensed(path)``."""
+        return iter((self.X, self.y))
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` if it survives a JSON round trip unchanged, else its ``repr``."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        return float(value)
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return repr(value)
+
+
+def _storable_labels(labels: np.ndarray, name: str) -> np.ndarray:
+    """Labels as an array numpy can save without pickle (numbers, booleans or text)."""
+    arr = np.asarray(labels)
+    if arr.dtype.kind in "biufU":
+        return arr
+    if arr.dtype.kind == "O" and all(isinstance(v, str) for v in arr.ravel()):
+        return arr.astype(str)
+    raise ValueError(
+        f"{name} of dtype {arr.dtype} cannot be stored without pickle; condensed sets are saved "
+        "with numeric, boolean or string labels only."
+    )
+
+
+def save_condensed(path: str | os.PathLike, condenser: Any) -> None:
+    """Write a fitted condenser's condensed set and metadata to ``path`` (``.npz``).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Output file; ``.npz`` is appended by numpy when missing.
+    condenser : fitted DatasetCondenser or selector
+        Its ``X_syn_``, ``y_syn_``, ``classes_``, normalisation and layout are stored, with the
+        method, ipc, seed, parameters, condensed size and package versions as JSON.
+    """
+    import torch
+    from sklearn.utils.validation import check_is_fitted
+
+    from . import __version__
+
+    check_is_fitted(condenser)
+    layout = condenser.input_layout_
+    params = {k: _jsonable(v) for k, v in condenser.get_params(deep=False).items()}
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "condensekit_version": __version__,
+        "torch_version": torch.__version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "estimator": type(condenser).__name__,
+        "method": condenser.method,
+        "ipc": int(condenser.ipc),
+        "n_classes": len(condenser.classes_),
+        "seed": int(condenser.seed_),
+        "params": params,
+        "model": condenser.model_name_,
+        "n_iter": int(condenser.n_iter_),
+        "fit_time_s": float(condenser.fit_time_),
+        "condensed_size": _jsonable(getattr(condenser, "condensed_size_", None)),
+        "value_range": _jsonable(getattr(condenser, "value_range_", None)),
+        "layout": {
+            "sample_shape": list(layout.sample_shape),
+            "internal_shape": list(layout.internal_shape),
+            "channels_last": bool(layout.channels_last),
+            "dtype": layout.dtype,
+        },
+    }
+    arrays = {
+        "metadata": np.array(json.dumps(metadata)),
+        "X": np.asarray(condenser.X_syn_),
+        "y": _storable_labels(condenser.y_syn_, "y_syn_"),
+        "classes": _storable_labels(condenser.classes_, "classes_"),
+        "normalizer_mean": np.asarray(condenser.normalizer_.mean, dtype=np.float32),
+        "normalizer_std": np.asarray(condenser.normalizer_.std, dtype=np.float32),
+    }
+    if getattr(condenser, "sample_indices_", None) is not None:
+        arrays["sample_indices"] = np.asarray(condenser.sample_indices_, dtype=np.int64)
+    if arrays["X"].dtype.kind not in "biuf":
+        raise ValueError(f"X_syn_ of dtype {arrays['X'].dtype} cannot be stored.")
+    np.savez_compressed(path, **arrays)
+
+
+def load_condensed(path: str | os.PathLike) -> CondensedSet:
+    """Read a condensed set written by :func:`save_condensed` (no pickle, no code run).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.npz`` file.
+
+    Returns
+    -------
+    CondensedSet
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    CondensedFileError
+        If the file is corrupt or truncated, is not a condensed set, is of a newer format
+        version, or its arrays disagree with its metadata.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No condensed set at {path!r}.")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in _REQUIRED if k not in npz.files]
+            if "metadata" in missing:
+                raise CondensedFileError(
+                    f"{path!r} is not a condensekit condensed set (it has no metadata; arrays: "
+                    f"{sorted(npz.files)[:8]})."
+                )
+            arrays = {k: npz[k] for k in npz.files}
+    except CondensedFileError:
+        raise
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+        raise CondensedFileError(
+            f"{path!r} is not a readable condensed set (corrupt, truncated or not an .npz "
+            f"file): {exc}"
+        ) from None
+    try:
+        metadata = json.loads(str(arrays["metadata"]))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise CondensedFileError(f"{path!r} has unreadable metadata: {exc}") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise CondensedFileError(f"{path!r} is not a condensekit condensed set (format marker).")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CondensedFileError(
+            f"{path!r} has format version {version!r}; this condensekit reads versions up to "
+            f"{FORMAT_VERSION}. Upgrade condensekit."
+        )
+    if missing:
+        raise CondensedFileError(f"{path!r} lacks the arrays {missing}.")
+    try:
+        spec = metadata["layout"]
+        layout = InputLayout(
+            tuple(int(v) for v in spec["sample_shape"]),
+            tuple(int(v) for v in spec["internal_shape"]),
+            bool(spec["channels_last"]),
+            str(spec["dtype"]),
+        )
+        X, y, classes = arrays["X"], arrays["y"], arrays["classes"]
+        problems = []
+        if X.ndim < 2 or tuple(X.shape[1:]) != layout.sample_shape:
+            problems.append(f"X has shape {X.shape}, samples of {spec['sample_shape']} expected")
+        if len(y) != len(X):
+            problems.append(f"{len(X)} samples but {len(y)} labels")
+        if not np.isin(y, classes).all():
+            problems.append("labels that are not among its classes")
+        if int(np.prod(layout.internal_shape)) != int(np.prod(layout.sample_shape)):
+            problems.append("an inconsistent layout")
+        channels = layout.internal_shape[0]
+        if arrays["normalizer_mean"].shape != (channels,) or arrays["normalizer_std"].shape != (
+            channels,
+        ):
+            problems.append("normalisation statistics of the wrong size")
+        if problems:
+            raise CondensedFileError(f"{path!r} is inconsistent: " + "; ".join(problems) + ".")
+        absent = [k for k in ("method", "ipc") if k not in metadata]
+        if absent:
+            raise KeyError(absent[0])
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, CondensedFileError):
+            raise
+        raise CondensedFileError(f"{path!r} has incomplete metadata: {exc!r}") from None
+    return CondensedSet(
+        X=X,
+        y=y,
+        classes=classes,
+        normalizer=Normalizer(arrays["normalizer_mean"], arrays["normalizer_std"]),
+        input_layout=layout,
+        metadata=metadata,
+        sample_indices=arrays.get("sample_indices"),
+    )

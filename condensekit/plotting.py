@@ -1,0 +1,356 @@
+"""Pictures without extra dependencies: an image grid (PNG) and small SVG charts.
+
+Every function returns an object that notebooks show inline (``_repr_png_`` or
+``_repr_svg_``) and that ``.save(path)`` writes to disk:
+
+* :func:`image_grid`: the condensed images, one row per class, de-normalised and clamped to the
+  training data's value range;
+* :func:`loss_curve`: a fitted condenser's ``history_``;
+* :func:`accuracy_bars`: mean accuracies with error bars (a benchmark's table).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import numpy as np
+
+from .data.adapters import InputLayout, as_numeric_array, infer_layout, numpy_dtype
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """PNG bytes of a ``uint8`` image ``(H, W)`` (grey) or ``(H, W, 3)`` (RGB)."""
+    image = np.ascontiguousarray(image, dtype=np.uint8)
+    if image.ndim == 2:
+        colour = 0
+    elif image.ndim == 3 and image.shape[2] == 3:
+        colour = 2
+    else:
+        raise ValueError(f"a PNG image is (H, W) or (H, W, 3); got shape {image.shape}.")
+    height, width = image.shape[:2]
+    rows = image.reshape(height, -1)
+    raw = np.concatenate([np.zeros((height, 1), np.uint8), rows], axis=1).tobytes()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
+
+
+@dataclass(frozen=True)
+class ImageGrid:
+    """A picture of condensed images, one row per class.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        ``uint8`` pixels, ``(H, W)`` for grey images or ``(H, W, 3)`` for colour.
+    classes : numpy.ndarray
+        The class of every row, top to bottom.
+    """
+
+    image: np.ndarray
+    classes: np.ndarray
+
+    def to_png(self) -> bytes:
+        """The picture as PNG bytes."""
+        return encode_png(self.image)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the picture as a PNG file."""
+        with open(path, "wb") as fh:
+            fh.write(self.to_png())
+
+    def _repr_png_(self) -> bytes:
+        return self.to_png()
+
+
+def _grid_source(source: Any, y: Any, input_shape: tuple[int, ...] | None):
+    """(X, y, classes, layout, value_range) of a fitted condenser, a CondensedSet or arrays."""
+    from .io import CondensedSet
+
+    if isinstance(source, CondensedSet):
+        return source.X, source.y, source.classes, source.input_layout, source.value_range
+    if hasattr(source, "X_syn_") and hasattr(source, "input_layout_"):
+        return (
+            source.X_syn_,
+            source.y_syn_,
+            source.classes_,
+            source.input_layout_,
+            getattr(source, "value_range_", None),
+        )
+    if y is None:
+        raise ValueError(
+            "image_grid needs a fitted condenser, a CondensedSet, or images X with labels y."
+        )
+    X = as_numeric_array(source, "X")
+    if X.ndim < 2:
+        raise ValueError(f"X must hold images; got an array of shape {tuple(X.shape)}.")
+    y = np.asarray(y)
+    layout = infer_layout(tuple(X.shape[1:]), numpy_dtype(X), input_shape)
+    return X, y, np.unique(y), layout, None
+
+
+#: Value of the pixels between images (mid grey: visible beside black and white backgrounds).
+_PAD_GREY = 128
+
+
+def image_grid(
+    source: Any,
+    y: Any = None,
+    *,
+    input_shape: tuple[int, ...] | None = None,
+    value_range: tuple[float, float] | None = None,
+    n_per_class: int | None = None,
+    zoom: int | None = None,
+    pad: int = 1,
+) -> ImageGrid:
+    """Arrange images in a grid, one row per class.
+
+    Parameters
+    ----------
+    source : fitted condenser, CondensedSet or array-like
+        Where the images come from; an array needs ``y``.
+    y : array-like, optional
+        Labels of an array ``source``.
+    input_shape : tuple of int, optional
+        ``(H, W)`` or ``(C, H, W)`` to read flat rows of an array as images.
+    value_range : (float, float), optional
+        Values mapped to black and white; values outside are clamped. Default: the training
+        data's range for a condenser or a saved set, else the images' own range.
+    n_per_class : int, optional
+        Images per row (default: as many as the largest class has).
+    zoom : int, optional
+        Integer upscaling of every image (default: to about 64 pixels per image side).
+    pad : int, default=1
+        Grey pixels between images.
+
+    Returns
+    -------
+    ImageGrid
+        Shown inline by notebooks; ``.save("grid.png")`` writes it.
+    """
+    X, y, classes, layout, default_range = _grid_source(source, y, input_shape)
+    if not isinstance(layout, InputLayout) or not layout.is_image:
+        raise ValueError(
+            "image_grid draws images, but these samples are rows of features; pass "
+            "input_shape=(H, W) or (C, H, W) to read them as images."
+        )
+    images = layout.to_internal(X).numpy()  # (n, C, H, W), caller's value scale
+    n_channels, height, width = images.shape[1:]
+    if n_channels not in (1, 3):
+        raise ValueError(f"image_grid draws grey or RGB images; these have {n_channels} channels.")
+    lo, hi = value_range or default_range or (float(images.min()), float(images.max()))
+    if not hi > lo:
+        hi = lo + 1.0
+    pixels = np.clip((images - lo) / (hi - lo), 0.0, 1.0)
+    pixels = np.round(255 * pixels).astype(np.uint8)
+    y = np.asarray(y)
+    rows = [np.flatnonzero(y == c) for c in classes]
+    if n_per_class is not None and (isinstance(n_per_class, bool) or n_per_class < 1):
+        raise ValueError(f"n_per_class must be a positive int; got {n_per_class!r}.")
+    cols = n_per_class or max(len(r) for r in rows)
+    zoom = zoom or max(1, 64 // max(height, width))
+    if isinstance(zoom, bool) or not isinstance(zoom, int) or zoom < 1:
+        raise ValueError(f"zoom must be a positive int; got {zoom!r}.")
+    cell_h, cell_w = height * zoom, width * zoom
+    grid = np.full(
+        (len(classes) * (cell_h + pad) + pad, cols * (cell_w + pad) + pad, n_channels),
+        _PAD_GREY,
+        np.uint8,
+    )
+    for i, members in enumerate(rows):
+        for j, idx in enumerate(members[:cols]):
+            tile = pixels[idx].transpose(1, 2, 0).repeat(zoom, 0).repeat(zoom, 1)
+            top, left = pad + i * (cell_h + pad), pad + j * (cell_w + pad)
+            grid[top : top + cell_h, left : left + cell_w] = tile
+    return ImageGrid(grid[..., 0] if n_channels == 1 else grid, np.asarray(classes))
+
+
+@dataclass(frozen=True)
+class SVGFigure:
+    """A small chart as SVG text; shown inline by notebooks, ``.save(path)`` writes it."""
+
+    svg: str
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the chart as an ``.svg`` file."""
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(self.svg)
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+
+_W, _H = 560, 320
+_LEFT, _RIGHT, _TOP, _BOTTOM = 64, 16, 36, 48
+
+
+def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
+    """About ``n`` round numbers spanning ``[lo, hi]``."""
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / n
+    step = 10 ** math.floor(math.log10(raw))
+    step *= next(m for m in (1, 2, 5, 10) if m * step >= raw)
+    first = math.ceil(lo / step) * step
+    return [first + k * step for k in range(int((hi - first) / step + 1e-9) + 1)]
+
+
+def _frame(title: str, xlabel: str, ylabel: str, yticks: list[tuple[float, str]]) -> list[str]:
+    """SVG header, title, axes and horizontal grid lines at ``yticks`` (pixel y, label)."""
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H}" '
+        f'viewBox="0 0 {_W} {_H}" font-family="sans-serif" font-size="12">',
+        f'<rect width="{_W}" height="{_H}" fill="white"/>',
+        f'<text x="{_W / 2}" y="20" text-anchor="middle" font-size="14">{escape(title)}</text>',
+    ]
+    for y, label in yticks:
+        parts.append(
+            f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
+            f'<text x="{_LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">{escape(label)}</text>'
+        )
+    parts += [
+        f'<line x1="{_LEFT}" x2="{_LEFT}" y1="{_TOP}" y2="{_H - _BOTTOM}" stroke="black"/>',
+        f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{_H - _BOTTOM}" y2="{_H - _BOTTOM}" '
+        'stroke="black"/>',
+        f'<text x="{(_LEFT + _W - _RIGHT) / 2}" y="{_H - 8}" text-anchor="middle">'
+        f"{escape(xlabel)}</text>",
+        f'<text transform="translate(16 {(_TOP + _H - _BOTTOM) / 2}) rotate(-90)" '
+        f'text-anchor="middle">{escape(ylabel)}</text>',
+    ]
+    return parts
+
+
+def loss_curve(
+    history: Any, *, title: str = "matching loss", log_scale: bool | None = None
+) -> SVGFigure:
+    """Line chart of a loss per outer iteration.
+
+    Parameters
+    ----------
+    history : fitted condenser or array-like of float
+        A condenser's ``history_`` or the values themselves.
+    title : str, default="matching loss"
+        Title above the chart.
+    log_scale : bool or None, default=None
+        Logarithmic y axis; ``None`` chooses it when all values are positive and span more
+        than a factor of 100.
+
+    Returns
+    -------
+    SVGFigure
+    """
+    values = np.asarray(getattr(history, "history_", history), dtype=float).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        raise ValueError("loss_curve needs at least one finite value (selections have none).")
+    if log_scale is None:
+        log_scale = bool(values.min() > 0 and values.max() / values.min() > 100)
+    if log_scale and values.min() <= 0:
+        raise ValueError("log_scale=True needs positive values.")
+    shown = np.log10(values) if log_scale else values
+    lo, hi = float(shown.min()), float(shown.max())
+    if hi - lo < 1e-12:
+        lo, hi = lo - 1, hi + 1
+    plot_h, plot_w = _H - _TOP - _BOTTOM, _W - _LEFT - _RIGHT
+
+    def py(v: float) -> float:
+        return _TOP + plot_h * (hi - v) / (hi - lo)
+
+    def px(i: float) -> float:
+        return _LEFT + plot_w * i / max(1, len(values) - 1)
+
+    ticks = [(py(t), f"{10**t:.3g}" if log_scale else f"{t:.3g}") for t in _ticks(lo, hi)]
+    parts = _frame(title, "outer iteration", "loss (log scale)" if log_scale else "loss", ticks)
+    for t in _ticks(0, len(values) - 1):
+        parts.append(
+            f'<text x="{px(t):.1f}" y="{_H - _BOTTOM + 16}" text-anchor="middle">{t:g}</text>'
+        )
+    points = " ".join(f"{px(i):.1f},{py(v):.1f}" for i, v in enumerate(shown))
+    parts.append(f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{points}"/>')
+    parts.append("</svg>")
+    return SVGFigure("\n".join(parts))
+
+
+def accuracy_bars(
+    labels: Sequence[str],
+    means: Sequence[float],
+    stds: Sequence[float] | None = None,
+    *,
+    title: str = "accuracy",
+    ylabel: str = "test accuracy %",
+) -> SVGFigure:
+    """Bar chart of mean accuracies with ± std error bars.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        One label per bar.
+    means : sequence of float
+        Bar heights (e.g. accuracy in %).
+    stds : sequence of float, optional
+        Half-lengths of the error bars.
+    title, ylabel : str
+        Texts of the chart.
+
+    Returns
+    -------
+    SVGFigure
+    """
+    means = np.asarray(means, dtype=float)
+    stds = np.zeros_like(means) if stds is None else np.asarray(stds, dtype=float)
+    if not (len(labels) == means.size == stds.size) or means.size == 0:
+        raise ValueError(
+            f"accuracy_bars needs as many labels, means and stds (got {len(labels)}, "
+            f"{means.size}, {stds.size}), at least one."
+        )
+    if not (np.isfinite(means).all() and np.isfinite(stds).all()) or (stds < 0).any():
+        raise ValueError("accuracy_bars needs finite means and non-negative finite stds.")
+    hi = float((means + stds).max())
+    hi = hi * 1.1 if hi > 0 else 1.0
+    lo = min(0.0, float((means - stds).min()))
+    plot_h, plot_w = _H - _TOP - _BOTTOM, _W - _LEFT - _RIGHT
+
+    def py(v: float) -> float:
+        return _TOP + plot_h * (hi - v) / (hi - lo)
+
+    parts = _frame(title, "", ylabel, [(py(t), f"{t:g}") for t in _ticks(lo, hi)])
+    slot = plot_w / means.size
+    for k, (label, m, s) in enumerate(zip(labels, means, stds, strict=True)):
+        x = _LEFT + k * slot
+        parts.append(
+            f'<rect x="{x + 0.15 * slot:.1f}" y="{py(m):.1f}" width="{0.7 * slot:.1f}" '
+            f'height="{py(lo) - py(m):.1f}" fill="#4c78a8"><title>{escape(str(label))}: '
+            f"{m:.2f} ± {s:.2f}</title></rect>"
+        )
+        cx = x + slot / 2
+        if s > 0:
+            parts.append(
+                f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{py(m + s):.1f}" y2="{py(m - s):.1f}" '
+                'stroke="black"/>'
+                f'<line x1="{cx - 5:.1f}" x2="{cx + 5:.1f}" y1="{py(m + s):.1f}" '
+                f'y2="{py(m + s):.1f}" stroke="black"/>'
+                f'<line x1="{cx - 5:.1f}" x2="{cx + 5:.1f}" y1="{py(m - s):.1f}" '
+                f'y2="{py(m - s):.1f}" stroke="black"/>'
+            )
+        parts.append(
+            f'<text x="{cx:.1f}" y="{_H - _BOTTOM + 16}" text-anchor="middle">'
+            f"{escape(str(label))}</text>"
+        )
+    parts.append("</svg>")
+    return SVGFigure("\n".join(parts))

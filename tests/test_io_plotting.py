@@ -1,0 +1,186 @@
+"""Saving and loading condensed sets; pictures."""
+
+import io
+import json
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from condensekit import (
+    CondensedEvaluator,
+    CondensedFileError,
+    CondensedSet,
+    DatasetCondenser,
+    HerdingSelector,
+    load_condensed,
+    save_condensed,
+)
+from condensekit.plotting import accuracy_bars, encode_png, image_grid, loss_curve
+
+from .conftest import FAST
+
+
+@pytest.fixture(scope="module")
+def fitted_dm(digits):
+    X_train, _, y_train, _ = digits
+    return DatasetCondenser("dm", ipc=2, random_state=0, **FAST).fit(X_train, y_train)
+
+
+def test_round_trip_keeps_samples_labels_and_metadata(fitted_dm, tmp_path):
+    path = tmp_path / "set.npz"
+    fitted_dm.save(path)
+    loaded = load_condensed(path)
+    assert isinstance(loaded, CondensedSet)
+    np.testing.assert_array_equal(loaded.X, fitted_dm.X_syn_)
+    np.testing.assert_array_equal(loaded.y, fitted_dm.y_syn_)
+    np.testing.assert_array_equal(loaded.classes, fitted_dm.classes_)
+    np.testing.assert_array_equal(loaded.normalizer.mean, fitted_dm.normalizer_.mean)
+    assert loaded.input_layout == fitted_dm.input_layout_
+    meta = loaded.metadata
+    assert (meta["method"], meta["ipc"], meta["seed"]) == ("dm", 2, fitted_dm.seed_)
+    assert meta["params"]["strategy__batch_real"] == 8
+    assert meta["condensekit_version"] and meta["format_version"] == 1
+    assert loaded.value_range == (0.0, 16.0) and loaded.sample_indices is None
+    X, y = loaded  # unpacks like transform()
+    assert X.shape == (20, 8, 8) and y.shape == (20,)
+    # a plain numpy reader opens it without pickle
+    with np.load(path, allow_pickle=False) as npz:
+        assert json.loads(str(npz["metadata"]))["method"] == "dm"
+
+
+def test_loaded_set_scores_like_the_condenser(fitted_dm, digits, tmp_path):
+    _, X_test, _, y_test = digits
+    save_condensed(tmp_path / "set.npz", fitted_dm)
+    loaded = load_condensed(tmp_path / "set.npz")
+    evaluator = CondensedEvaluator(n_models=1, epochs=20, random_state=0, model__width=16)
+    a = evaluator.evaluate(fitted_dm, X_test, y_test)
+    b = evaluator.evaluate(loaded, X_test, y_test)
+    assert a.accuracies == b.accuracies
+
+
+def test_selection_with_string_labels_round_trips(digits, tmp_path):
+    X_train, _, y_train, _ = digits
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )[y_train]
+    sel = HerdingSelector(ipc=1, features="raw", verbose=0).fit(X_train.reshape(-1, 64), names)
+    sel.save(tmp_path / "sel.npz")
+    loaded = load_condensed(tmp_path / "sel.npz")
+    np.testing.assert_array_equal(loaded.y, sel.y_syn_)
+    np.testing.assert_array_equal(loaded.sample_indices, sel.sample_indices_)
+    assert loaded.metadata["estimator"] == "HerdingSelector"
+    assert loaded.input_layout.internal_shape == (64,)
+
+
+def _rewrite(path, out, **changes):
+    with np.load(path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    for key, value in changes.items():
+        if value is None:
+            arrays.pop(key)
+        else:
+            arrays[key] = value
+    np.savez(out, **arrays)
+
+
+def test_bad_files_give_a_clear_error(fitted_dm, tmp_path):
+    good = tmp_path / "good.npz"
+    fitted_dm.save(good)
+    data = good.read_bytes()
+
+    (tmp_path / "truncated.npz").write_bytes(data[: len(data) // 2])
+    (tmp_path / "garbage.npz").write_bytes(b"not a zip file at all" * 10)
+    np.savez(tmp_path / "foreign.npz", X=np.zeros((3, 2)), y=np.arange(3))
+    np.savez(tmp_path / "pickled.npz", metadata=np.array([{"a": 1}], dtype=object))
+    meta = json.loads(str(np.load(good)["metadata"]))
+    newer = dict(meta, format_version=99)
+    _rewrite(good, tmp_path / "newer.npz", metadata=np.array(json.dumps(newer)))
+    _rewrite(good, tmp_path / "wrong_shape.npz", X=np.zeros((20, 9, 9)))
+    _rewrite(good, tmp_path / "few_labels.npz", y=np.arange(3))
+    _rewrite(good, tmp_path / "no_std.npz", normalizer_std=None)
+    _rewrite(good, tmp_path / "bad_json.npz", metadata=np.array("{not json"))
+    cases = {
+        "truncated": "not a readable condensed set",
+        "garbage": "not a readable condensed set",
+        "foreign": "not a condensekit condensed set",
+        "pickled": "not a readable condensed set",
+        "newer": "format version 99",
+        "wrong_shape": "inconsistent",
+        "few_labels": "inconsistent",
+        "no_std": "lacks the arrays",
+        "bad_json": "unreadable metadata",
+    }
+    for name, message in cases.items():
+        with pytest.raises(CondensedFileError, match=message):
+            load_condensed(tmp_path / f"{name}.npz")
+    with pytest.raises(FileNotFoundError, match="No condensed set"):
+        load_condensed(tmp_path / "absent.npz")
+
+
+def test_save_needs_a_fitted_condenser(tmp_path):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        save_condensed(tmp_path / "x.npz", DatasetCondenser())
+
+
+def _decode(png: bytes) -> np.ndarray:
+    from PIL import Image  # pillow comes with torchvision
+
+    return np.array(Image.open(io.BytesIO(png)))
+
+
+def test_png_encoder_is_read_back_by_pillow():
+    rng = np.random.default_rng(0)
+    grey = rng.integers(0, 256, (7, 5), dtype=np.uint8)
+    rgb = rng.integers(0, 256, (4, 6, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(_decode(encode_png(grey)), grey)
+    np.testing.assert_array_equal(_decode(encode_png(rgb)), rgb)
+    with pytest.raises(ValueError, match="PNG"):
+        encode_png(np.zeros((2, 2, 4), np.uint8))
+
+
+def test_image_grid_has_one_row_per_class_and_clamps(fitted_dm, tmp_path):
+    grid = image_grid(fitted_dm, zoom=1, pad=1)
+    assert grid.image.shape == (10 * 9 + 1, 2 * 9 + 1)
+    np.testing.assert_array_equal(grid.classes, np.arange(10))
+    # the first image of class 3 sits in row 3, column 0, scaled from the value range 0..16
+    first = fitted_dm.X_syn_[fitted_dm.y_syn_ == 3][0]
+    expected = np.round(255 * np.clip(first / 16.0, 0, 1)).astype(np.uint8)
+    np.testing.assert_array_equal(grid.image[1 + 3 * 9 : 1 + 3 * 9 + 8, 1:9], expected)
+    grid.save(tmp_path / "grid.png")
+    np.testing.assert_array_equal(_decode((tmp_path / "grid.png").read_bytes()), grid.image)
+    assert grid._repr_png_()[:4] == b"\x89PNG"
+
+
+def test_image_grid_of_arrays_colour_and_errors():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 5, 5, 3)) * 3  # channels-last colour images, outside [0, 1]
+    y = np.array([1, 1, 2, 2, 2, 5])
+    grid = image_grid(X, y, value_range=(0.0, 1.0), zoom=2)
+    assert grid.image.shape == (3 * 11 + 1, 3 * 11 + 1, 3)
+    inner = grid.image[1:11, 1:11]
+    assert set(np.unique(inner)) <= set(range(256)) and inner.min() == 0 and inner.max() == 255
+    with pytest.raises(ValueError, match="rows of features"):
+        image_grid(rng.normal(size=(4, 10)), [0, 0, 1, 1])
+    with pytest.raises(ValueError, match="labels y"):
+        image_grid(X)
+
+
+def test_svg_charts_are_valid_and_complete(fitted_dm, tmp_path):
+    curve = loss_curve(fitted_dm)
+    root = ET.fromstring(curve.svg)
+    points = root.find("{http://www.w3.org/2000/svg}polyline").get("points").split()
+    assert len(points) == len(fitted_dm.history_)
+    bars = accuracy_bars(["random", "dm"], [94.1, 97.8], [0.6, 0.4], title="digits ipc 10")
+    root = ET.fromstring(bars.svg)
+    rects = root.findall("{http://www.w3.org/2000/svg}rect")
+    assert len(rects) == 1 + 2  # background + one bar per label
+    assert "digits ipc 10" in bars._repr_svg_()
+    bars.save(tmp_path / "bars.svg")
+    assert (tmp_path / "bars.svg").read_text().startswith("<svg")
+    with pytest.raises(ValueError, match="as many labels"):
+        accuracy_bars(["a"], [1.0, 2.0])
+    with pytest.raises(ValueError, match="finite value"):
+        loss_curve([])
