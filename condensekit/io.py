@@ -214,9 +214,12 @@ def load_condensed(path: str | os.PathLike) -> CondensedSet:
     except CondensedFileError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+        reason = str(exc)
+        if "pickle" in reason:  # numpy's advice to unpickle is not ours to give
+            reason = "it is neither an .npz archive nor pickle-free"
         raise CondensedFileError(
             f"{path!r} is not a readable condensed set (corrupt, truncated or not an .npz "
-            f"file): {exc}"
+            f"file): {reason}"
         ) from None
     try:
         metadata = json.loads(str(arrays["metadata"]))

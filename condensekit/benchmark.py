@@ -1,0 +1,352 @@
+"""Benchmark runner: methods x ipc x datasets under a named budget, resumable.
+
+Every cell condenses (or selects) with the budget's settings and is scored by the default
+:class:`~condensekit.CondensedEvaluator` (DESIGN.md's protocol). Results go to
+``<out_dir>/results.json`` after every cell, so an interrupted run resumes where it stopped
+(finished cells are skipped), then to ``results.md`` (a table) and ``accuracy_<dataset>.svg``
+(bar charts with error bars).
+
+Budgets:
+
+* ``"quick"``: settings that fit a cell into minutes of a 2-core CPU; the figures of
+  docs/benchmarks.md were measured with them.
+* ``"paper"``: the papers' settings (20,000 DM iterations, 1,000 gradient-matching iterations,
+  256 real images per class); meant for a GPU.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._registry import Registry
+
+logger = logging.getLogger("condensekit")
+
+#: Loaders of the datasets known to the package: ``loader(data_root) -> (X_train, y_train,
+#: X_test, y_test)``. MNIST and the CIFAR-10 subset are read from ``data_root`` (or
+#: ``$CONDENSEKIT_DATA``); nothing is downloaded.
+DATASETS: Registry[Callable[[Any], tuple]] = Registry("dataset")
+
+
+@DATASETS.register("digits")
+def _digits(data_root: Any = None) -> tuple:
+    from .data import load_digits_split
+
+    X_train, X_test, y_train, y_test = load_digits_split(test_size=0.3, random_state=0)
+    return X_train, y_train, X_test, y_test
+
+
+@DATASETS.register("mnist")
+def _mnist(data_root: Any = None) -> tuple:
+    from .data import load_mnist
+
+    return (*load_mnist(data_root, train=True), *load_mnist(data_root, train=False))
+
+
+@DATASETS.register("cifar10")
+def _cifar10(data_root: Any = None) -> tuple:
+    from .data import load_cifar10_subset
+
+    return load_cifar10_subset(data_root)[:4]
+
+
+def load_dataset(name: str, data_root: Any = None) -> tuple:
+    """``(X_train, y_train, X_test, y_test)`` of a dataset known to the package."""
+    return DATASETS.get(name)(data_root)
+
+
+#: Horizontal flips are no label-preserving augmentation for digits (DESIGN.md, DSA).
+FLIP = {"digits": False, "mnist": False, "cifar10": True}
+
+_GRADIENT = ("dc", "dsa", "dcc", "dsa_dcc")
+_DISTRIBUTION = ("dm", "ddm", "generative")
+_SELECTION_QUICK_LARGE = {
+    "herding": {"strategy__epochs": 5},
+    "kcenter": {"strategy__epochs": 5},
+    "el2n": {"strategy__n_networks": 2, "strategy__epochs": 5},
+    "grand": {"strategy__n_networks": 2, "strategy__epochs": 5},
+    "forgetting": {"strategy__epochs": 10},
+}
+
+#: Settings of every budget: ``BUDGETS[budget][family][dataset]``, and for gradient matching
+#: ``[(dataset, ipc)]`` with a fallback under ``dataset``. ``lr_per_ipc`` sets
+#: ``strategy__lr_syn = lr_per_ipc * ipc`` (DM's per-sample step shrinks as 1/ipc).
+BUDGETS: dict[str, dict[str, dict]] = {
+    "quick": {
+        "distribution": {
+            "digits": {"max_iter": 1000, "strategy__batch_real": 256, "lr_per_ipc": 1.0},
+            "mnist": {"max_iter": 400, "strategy__batch_real": 64, "lr_per_ipc": 1.0},
+            "cifar10": {"max_iter": 400, "strategy__batch_real": 64, "lr_per_ipc": 1.0},
+        },
+        "gradient": {
+            ("digits", 1): {"max_iter": 200, "strategy__batch_real": 64},
+            ("digits", 10): {"max_iter": 30, "strategy__batch_real": 64},
+            ("mnist", 1): {"max_iter": 300, "strategy__batch_real": 64},
+            ("mnist", 10): {"max_iter": 20, "strategy__batch_real": 64},
+            "digits": {"max_iter": 20, "strategy__batch_real": 64},
+            "mnist": {"max_iter": 20, "strategy__batch_real": 64},
+            "cifar10": {"max_iter": 20, "strategy__batch_real": 64},
+        },
+        "gradient_method": {
+            ("mnist", 1, "dcc"): {"strategy__lr_syn": 0.3},
+            ("mnist", 1, "dsa_dcc"): {"max_iter": 360},
+        },
+        "selection": {
+            "digits": {},
+            "mnist": _SELECTION_QUICK_LARGE,
+            "cifar10": _SELECTION_QUICK_LARGE,
+        },
+    },
+    "paper": {
+        "distribution": {
+            d: {"max_iter": 20000, "strategy__batch_real": 256, "strategy__lr_syn": 1.0}
+            for d in ("digits", "mnist", "cifar10")
+        },
+        "gradient": {
+            d: {"max_iter": 1000, "strategy__batch_real": 256}
+            for d in ("digits", "mnist", "cifar10")
+        },
+        "gradient_method": {},
+        "selection": {"digits": {}, "mnist": {}, "cifar10": {}},
+    },
+}
+
+
+def budget_settings(budget: str, method: str, dataset: str, ipc: int) -> dict[str, Any]:
+    """Condenser keyword arguments of one cell (without ``ipc`` and ``random_state``).
+
+    Parameters
+    ----------
+    budget : {"quick", "paper"}
+        Named budget.
+    method : str
+        A registered method.
+    dataset : str
+        ``"digits"``, ``"mnist"`` or ``"cifar10"``.
+    ipc : int
+        Samples per class.
+
+    Returns
+    -------
+    dict
+    """
+    if budget not in BUDGETS:
+        raise ValueError(f"budget must be one of {sorted(BUDGETS)}; got {budget!r}.")
+    if dataset not in FLIP:
+        raise ValueError(f"no budget for dataset {dataset!r}; known: {sorted(FLIP)}.")
+    table = BUDGETS[budget]
+    from .methods import METHODS
+
+    if not METHODS.get(method).learns_samples:
+        return dict(table["selection"][dataset].get(method, {}))
+    if method in _GRADIENT:
+        settings = dict(table["gradient"].get((dataset, ipc), table["gradient"][dataset]))
+        settings.update(table["gradient_method"].get((dataset, ipc, method), {}))
+        if method in ("dsa", "dsa_dcc"):
+            settings["augment__flip"] = FLIP[dataset]
+        return settings
+    settings = dict(table["distribution"][dataset])
+    per_ipc = settings.pop("lr_per_ipc", None)
+    if method == "generative":  # the generator keeps its own (Adam) learning rate
+        settings.pop("strategy__lr_syn", None)
+    elif per_ipc is not None:
+        settings["strategy__lr_syn"] = per_ipc * ipc
+    settings["augment__flip"] = FLIP[dataset]
+    return settings
+
+
+def _same_cell(row: dict, key: dict) -> bool:
+    return all(row.get(k) == v for k, v in key.items())
+
+
+def run_benchmark(
+    datasets: Sequence[str],
+    methods: Sequence[str],
+    ipcs: Sequence[int],
+    *,
+    budget: str = "quick",
+    seeds: Sequence[int] = (0,),
+    n_models: int = 5,
+    epochs: int = 300,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    device: str = "auto",
+    data_root: Any = None,
+    out_dir: str | os.PathLike = "benchmark_results",
+    resume: bool = True,
+    verbose: int = 1,
+) -> list[dict]:
+    """Run every (dataset, ipc, method, seed) cell and write JSON, markdown and charts.
+
+    Parameters
+    ----------
+    datasets, methods, ipcs : sequences
+        The grid. Datasets are those of :data:`DATASETS`; methods are registered names.
+    budget : {"quick", "paper"}, default="quick"
+        Named settings (:data:`BUDGETS`).
+    seeds : sequence of int, default=(0,)
+        Condensation seeds (also the evaluator's seed).
+    n_models : int, default=5
+        Networks trained by the evaluator per cell.
+    epochs : int, default=300
+        Training epochs of every evaluation network (the protocol's 300 unless testing).
+    overrides : dict, optional
+        ``{method: {parameter: value}}`` applied over the budget's settings of that method
+        (``{"herding": {"strategy__features": "raw"}}``); ``"*"`` applies to every method.
+    device : str, default="auto"
+        Device of condensation and evaluation.
+    data_root : path, optional
+        Folder of MNIST and the CIFAR-10 subset (default ``$CONDENSEKIT_DATA`` or
+        ``../shared/data``).
+    out_dir : path, default="benchmark_results"
+        Where ``results.json``, ``results.md`` and ``accuracy_<dataset>.svg`` go.
+    resume : bool, default=True
+        Keep the finished cells of an existing ``results.json`` and run only the others.
+    verbose : int, default=1
+        Passed to the condensers; cells are logged to the ``"condensekit"`` logger.
+
+    Returns
+    -------
+    list of dict
+        One row per cell (accuracy mean, std and per network, times, settings).
+    """
+    from . import __version__
+    from .condenser import DatasetCondenser
+    from .evaluation import CondensedEvaluator
+    from .methods import METHODS
+
+    for m in methods:
+        METHODS.get(m)  # unknown names fail before any work
+    for d in datasets:
+        DATASETS.get(d)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / "results.json"
+    rows: list[dict] = []
+    if resume and results.exists():
+        rows = json.loads(results.read_text())["cells"]
+    for dataset in datasets:
+        data = None
+        for ipc in ipcs:
+            for seed in seeds:
+                for method in methods:
+                    settings = budget_settings(budget, method, dataset, ipc)
+                    settings.update((overrides or {}).get("*", {}))
+                    settings.update((overrides or {}).get(method, {}))
+                    key = {
+                        "dataset": dataset,
+                        "method": method,
+                        "ipc": ipc,
+                        "seed": seed,
+                        "budget": budget,
+                        "n_models": n_models,
+                        "eval_epochs": epochs,
+                        "settings": settings,
+                    }
+                    if any(_same_cell(r, key) for r in rows):
+                        logger.info("skipping finished cell %s", key)
+                        continue
+                    if data is None:
+                        data = load_dataset(dataset, data_root)
+                    X_train, y_train, X_test, y_test = data
+                    cond = DatasetCondenser(
+                        method,
+                        ipc=ipc,
+                        random_state=seed,
+                        device=device,
+                        verbose=verbose,
+                        **settings,
+                    ).fit(X_train, y_train)
+                    res = CondensedEvaluator(
+                        n_models=n_models, epochs=epochs, random_state=seed, device=device
+                    ).evaluate(cond, X_test, y_test)
+                    row = {
+                        **key,
+                        "acc_mean": res.mean,
+                        "acc_std": res.std,
+                        "accuracies": res.accuracies,
+                        "fit_time_s": cond.fit_time_,
+                        "eval_time_s": res.time,
+                        "n_iter": cond.n_iter_,
+                        "device": cond.device_,
+                        "condensed_size": cond.condensed_size_,
+                    }
+                    rows.append(row)
+                    logger.info(
+                        "%s %s ipc=%d seed=%d: %.2f ± %.2f %% (fit %.1f s)",
+                        dataset,
+                        method,
+                        ipc,
+                        seed,
+                        100 * res.mean,
+                        100 * res.std,
+                        cond.fit_time_,
+                    )
+                    _write_json(results, rows, __version__)
+    _write_json(results, rows, __version__)
+    (out / "results.md").write_text(markdown_table(rows) + "\n")
+    for dataset in sorted({r["dataset"] for r in rows}):
+        accuracy_chart(rows, dataset).save(out / f"accuracy_{dataset}.svg")
+    return rows
+
+
+def _write_json(path: Path, rows: list[dict], version: str) -> None:
+    report = {
+        "cells": rows,
+        "condensekit_version": version,
+        "machine": {"platform": platform.platform(), "python": platform.python_version()},
+    }
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(report, indent=2))
+    tmp.replace(path)  # never leave a half-written results file behind
+
+
+def _summarise(cells: list[dict]) -> tuple[float, float, str]:
+    """Mean and std in %: over seeds' means with several seeds, else over networks."""
+    if len(cells) == 1:
+        return 100 * cells[0]["acc_mean"], 100 * cells[0]["acc_std"], ""
+    acc = 100 * np.array([c["acc_mean"] for c in cells])
+    return float(acc.mean()), float(acc.std()), f" ({len(cells)} seeds)"
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """One line per (dataset, ipc), one column per method: mean ± std accuracy in %."""
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    lines = [
+        "| dataset | ipc | " + " | ".join(methods) + " |",
+        "|---|---|" + "---|" * len(methods),
+    ]
+    for dataset, ipc in sorted({(r["dataset"], r["ipc"]) for r in rows}):
+        cells = []
+        for m in methods:
+            chosen = [r for r in rows if (r["dataset"], r["ipc"], r["method"]) == (dataset, ipc, m)]
+            if chosen:
+                mean, std, note = _summarise(chosen)
+                cells.append(f"{mean:.2f} ± {std:.2f}{note}")
+            else:
+                cells.append("-")
+        lines.append(f"| {dataset} | {ipc} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def accuracy_chart(rows: list[dict], dataset: str):
+    """Bar chart (:class:`~condensekit.plotting.SVGFigure`) of one dataset's cells."""
+    from .plotting import accuracy_bars
+
+    labels, means, stds = [], [], []
+    for ipc in sorted({r["ipc"] for r in rows if r["dataset"] == dataset}):
+        for m in dict.fromkeys(r["method"] for r in rows):
+            chosen = [r for r in rows if (r["dataset"], r["ipc"], r["method"]) == (dataset, ipc, m)]
+            if chosen:
+                mean, std, _ = _summarise(chosen)
+                labels.append(f"{m} {ipc}")
+                means.append(mean)
+                stds.append(std)
+    return accuracy_bars(labels, means, stds, title=f"{dataset}: accuracy by method and ipc")

@@ -1,0 +1,347 @@
+"""The ``condensekit`` console command: condense, evaluate, show and benchmark.
+
+Examples
+--------
+::
+
+    condensekit condense --data digits --method dm --ipc 10 --output digits_dm.npz
+    condensekit evaluate digits_dm.npz --test digits
+    condensekit show digits_dm.npz --output digits_dm.png
+    condensekit benchmark --datasets digits --methods random herding dm --ipc 1 10 \\
+        --out-dir results/
+
+Errors are one line on stderr and a non-zero exit status (2 for bad arguments, 1 otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+_DATA_HELP = (
+    "a dataset known to the package (digits, mnist, cifar10) or an .npz file with arrays "
+    "X_train, y_train (and X_test, y_test), or X and y"
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line: ``condensekit <command>: error: ...``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class CLIError(Exception):
+    """An error to report as one line."""
+
+
+def _read_npz(path: str, test: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Training (or test) arrays of a user's ``.npz`` file."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            names = set(npz.files)
+            for x, y in (("X_test", "y_test"),) if test else (("X_train", "y_train"),):
+                if {x, y} <= names:
+                    return npz[x], npz[y]
+            if {"X", "y"} <= names:
+                return npz["X"], npz["y"]
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"cannot read {path!r} as an .npz file of arrays: {exc}") from None
+    wanted = "X_test and y_test" if test else "X_train and y_train"
+    raise CLIError(f"{path!r} holds {sorted(names)}; expected arrays {wanted}, or X and y.")
+
+
+def _load_data(spec: str, data_root: str | None, test: bool = False):
+    """(X, y) of a known dataset name or an .npz path (the train part unless ``test``)."""
+    from .benchmark import DATASETS, load_dataset
+
+    if spec in DATASETS:
+        X_train, y_train, X_test, y_test = load_dataset(spec, data_root)
+        return (X_test, y_test) if test else (X_train, y_train)
+    if spec.endswith(".npz") or Path(spec).exists():
+        if not Path(spec).exists():
+            raise CLIError(f"no such file: {spec!r}")
+        return _read_npz(spec, test)
+    raise CLIError(f"unknown dataset {spec!r}; use one of {DATASETS.names()} or an .npz file")
+
+
+def _parse_settings(items: Sequence[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values are read as JSON when they parse (numbers, true, null)."""
+    settings = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CLIError(f"--set expects key=value (e.g. strategy__lr_syn=0.5); got {item!r}")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value
+    return settings
+
+
+def _cmd_condense(args: argparse.Namespace) -> int:
+    from .benchmark import FLIP, budget_settings
+    from .condenser import DatasetCondenser
+
+    X, y = _load_data(args.data, args.data_root)
+    settings: dict[str, Any] = {}
+    if args.budget != "default":
+        if args.data not in FLIP:
+            raise CLIError(
+                f"--budget {args.budget} is defined for {sorted(FLIP)}; for a file use "
+                "--budget default and --max-iter/--set"
+            )
+        settings = budget_settings(args.budget, args.method, args.data, args.ipc)
+    if args.max_iter is not None:
+        settings["max_iter"] = args.max_iter
+    settings.update(_parse_settings(args.set))
+    cond = DatasetCondenser(
+        args.method,
+        ipc=args.ipc,
+        device=args.device,
+        random_state=args.seed,
+        verbose=0 if args.quiet else 1,
+        **settings,
+    ).fit(X, y)
+    cond.save(args.output)
+    print(
+        f"condensed {len(y)} samples into {len(cond.y_syn_)} with {args.method} in "
+        f"{cond.fit_time_:.1f} s; wrote {args.output}"
+    )
+    if args.grid:
+        from .plotting import image_grid
+
+        image_grid(cond).save(args.grid)
+        print(f"wrote {args.grid}")
+    return 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import CondensedEvaluator
+    from .io import load_condensed
+
+    condensed = load_condensed(args.set_file)
+    X_test, y_test = _load_data(args.test, args.data_root, test=True)
+    res = CondensedEvaluator(
+        n_models=args.n_models,
+        epochs=args.epochs,
+        device=args.device,
+        random_state=args.seed,
+        verbose=0 if args.quiet else 1,
+    ).evaluate(condensed, X_test, y_test)
+    print(
+        f"{args.set_file}: {100 * res.mean:.2f} ± {100 * res.std:.2f} % test accuracy "
+        f"({args.n_models} networks, {args.epochs} epochs, {res.time:.1f} s)"
+    )
+    if args.json:
+        report = {
+            "file": args.set_file,
+            "method": condensed.method,
+            "ipc": condensed.ipc,
+            "test": args.test,
+            "acc_mean": res.mean,
+            "acc_std": res.std,
+            "accuracies": res.accuracies,
+            "epochs": args.epochs,
+            "n_models": args.n_models,
+            "seed": args.seed,
+        }
+        Path(args.json).write_text(json.dumps(report, indent=2))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from .io import load_condensed
+    from .plotting import image_grid
+
+    condensed = load_condensed(args.set_file)
+    grid = image_grid(condensed, n_per_class=args.per_class, zoom=args.zoom)
+    grid.save(args.output)
+    print(f"wrote {args.output} ({len(grid.classes)} classes)")
+    return 0
+
+
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    from .benchmark import markdown_table, run_benchmark
+
+    rows = run_benchmark(
+        args.datasets,
+        args.methods,
+        args.ipc,
+        budget=args.budget,
+        seeds=args.seeds,
+        n_models=args.n_models,
+        epochs=args.epochs,
+        overrides={"*": _parse_settings(args.set)},
+        device=args.device,
+        data_root=args.data_root,
+        out_dir=args.out_dir,
+        resume=not args.no_resume,
+        verbose=0 if args.quiet else 1,
+    )
+    print(markdown_table(rows))
+    print(f"wrote {args.out_dir}/results.json, results.md and accuracy_<dataset>.svg")
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``condensekit`` command."""
+    from . import __version__
+    from .methods import list_methods
+
+    parser = _Parser(
+        prog="condensekit",
+        description="Dataset condensation: turn a labelled dataset into a few synthetic samples "
+        "per class, evaluate them, look at them, and benchmark methods.",
+    )
+    parser.add_argument("--version", action="version", version=f"condensekit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    methods = list_methods()
+
+    def common(p: argparse.ArgumentParser, data_root: bool = True) -> None:
+        p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+        if data_root:
+            p.add_argument(
+                "--data-root",
+                default=None,
+                help="folder with MNIST and the CIFAR-10 subset (default: $CONDENSEKIT_DATA "
+                "or ../shared/data)",
+            )
+
+    p = sub.add_parser(
+        "condense", help="condense a dataset and save the set (.npz)", description=_cmd_doc("c")
+    )
+    p.add_argument("--data", required=True, help=_DATA_HELP)
+    p.add_argument("--method", default="dm", choices=methods, help="method (default: dm)")
+    p.add_argument("--ipc", type=_positive_int, default=10, help="samples per class (10)")
+    p.add_argument(
+        "--budget",
+        choices=["quick", "paper", "default"],
+        default="quick",
+        help="named settings for digits/mnist/cifar10: quick (CPU minutes), paper (the papers'"
+        ", for a GPU) or default (the library's defaults; for .npz data)",
+    )
+    p.add_argument("--max-iter", type=_positive_int, default=None, help="outer iterations")
+    p.add_argument("--seed", type=int, default=0, help="random_state (0)")
+    p.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra condenser parameters, e.g. strategy__lr_syn=0.5 model__width=64",
+    )
+    p.add_argument("--output", "-o", required=True, help="the .npz file to write")
+    p.add_argument("--grid", default=None, help="also write the image grid to this PNG")
+    common(p)
+    p.set_defaults(run=_cmd_condense)
+
+    p = sub.add_parser(
+        "evaluate",
+        help="train fresh networks on a saved set and test them",
+        description=_cmd_doc("e"),
+    )
+    p.add_argument("set_file", metavar="SET.npz", help="a set written by condense")
+    p.add_argument(
+        "--test", required=True, help=_DATA_HELP.replace("X_train, y_train", "X_test, y_test")
+    )
+    p.add_argument("--n-models", type=_positive_int, default=5, help="networks trained (5)")
+    p.add_argument("--epochs", type=_positive_int, default=300, help="epochs per network (300)")
+    p.add_argument("--seed", type=int, default=0, help="evaluator random_state (0)")
+    p.add_argument("--json", default=None, help="also write the result as JSON here")
+    common(p)
+    p.set_defaults(run=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "show", help="write the image grid of a saved set (PNG)", description=_cmd_doc("s")
+    )
+    p.add_argument("set_file", metavar="SET.npz", help="a set written by condense")
+    p.add_argument("--output", "-o", required=True, help="the PNG file to write")
+    p.add_argument("--per-class", type=_positive_int, default=None, help="images per row")
+    p.add_argument("--zoom", type=_positive_int, default=None, help="integer upscaling")
+    p.set_defaults(run=_cmd_show)
+
+    p = sub.add_parser(
+        "benchmark",
+        help="methods x ipc x datasets under a named budget (resumable)",
+        description=_cmd_doc("b"),
+    )
+    p.add_argument("--datasets", nargs="+", default=["digits"], help="digits, mnist, cifar10")
+    p.add_argument("--methods", nargs="+", default=["random", "dm"], choices=methods)
+    p.add_argument("--ipc", nargs="+", type=_positive_int, default=[1, 10])
+    p.add_argument("--budget", choices=["quick", "paper"], default="quick")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--n-models", type=_positive_int, default=5, help="networks per cell (5)")
+    p.add_argument("--epochs", type=_positive_int, default=300, help="epochs per network (300)")
+    p.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="parameters applied over the budget for every method, e.g. model__width=64",
+    )
+    p.add_argument("--out-dir", default="benchmark_results", help="where results go")
+    p.add_argument("--no-resume", action="store_true", help="rerun cells already in results.json")
+    common(p)
+    p.set_defaults(run=_cmd_benchmark)
+    return parser
+
+
+def _cmd_doc(kind: str) -> str:
+    return {
+        "c": "Condense a dataset with one method and save the condensed set, with its metadata, "
+        "as a pickle-free .npz file.",
+        "e": "Score a saved condensed set: train fresh networks on it (the papers' protocol) "
+        "and report the test accuracy.",
+        "s": "Write the images of a saved set as a PNG grid, one row per class.",
+        "b": "Run every dataset x ipc x seed x method cell with the evaluator, writing "
+        "results.json after each cell (a rerun skips finished cells), then results.md and "
+        "accuracy_<dataset>.svg.",
+    }[kind]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``condensekit`` command; returns the exit status."""
+    from ._validation import InvalidParameterError
+    from .io import CondensedFileError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "quiet", False):
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        return args.run(args)
+    except (
+        CLIError,
+        CondensedFileError,
+        InvalidParameterError,
+        FileNotFoundError,
+        ValueError,
+        TypeError,
+        KeyError,
+    ) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"condensekit {args.command}: error: {message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
