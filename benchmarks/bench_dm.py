@@ -21,23 +21,15 @@ import time
 
 from _common import FLIP, describe, load, run_cell_in_subprocess, table, write_report
 
-#: DM settings per budget and dataset. "quick" fits every condensation into 10 minutes on a
+from condensekit.benchmark import BUDGETS as PACKAGE_BUDGETS
+
+#: DM settings per budget and dataset, from the package's named budgets (one source for the
+#: scripts and ``condensekit benchmark``). "quick" fits every condensation into 10 minutes on a
 #: 2-core CPU; "paper" is the DM paper's setting (20,000 iterations, 256 real images per class,
 #: lr 1). In the quick budget the synthetic learning rate grows with ipc: the gradient reaching
 #: each synthetic sample scales as 1/ipc (it enters a class mean over ipc samples), so lr = ipc
 #: keeps the per-sample step of the paper's ipc=1 setting within a short run.
-BUDGETS = {
-    "quick": {
-        "digits": {"max_iter": 1000, "strategy__batch_real": 256, "lr_per_ipc": 1.0},
-        "mnist": {"max_iter": 400, "strategy__batch_real": 64, "lr_per_ipc": 1.0},
-        "cifar10": {"max_iter": 400, "strategy__batch_real": 64, "lr_per_ipc": 1.0},
-    },
-    "paper": {
-        "digits": {"max_iter": 20000, "strategy__batch_real": 256, "strategy__lr_syn": 1.0},
-        "mnist": {"max_iter": 20000, "strategy__batch_real": 256, "strategy__lr_syn": 1.0},
-        "cifar10": {"max_iter": 20000, "strategy__batch_real": 256, "strategy__lr_syn": 1.0},
-    },
-}
+BUDGETS = {name: table["distribution"] for name, table in PACKAGE_BUDGETS.items()}
 
 
 def dm_settings(budget: str, dataset: str, ipc: int) -> dict:

@@ -29,48 +29,28 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import FLIP, describe, load, run_cell_in_subprocess, table, write_report
+from _common import describe, load, run_cell_in_subprocess, table, write_report
+
+from condensekit.benchmark import BUDGETS as PACKAGE_BUDGETS
+from condensekit.benchmark import budget_settings
 
 METHODS = ["dc", "dsa", "dcc", "dsa_dcc"]
 
-#: Condensation settings of the quick (CPU) budget by dataset and ipc. Everything else is the
-#: library default (the papers' lr_syn=0.1, loop table, layer-wise distance, real init).
-BUDGETS = {
-    "quick": {
-        ("digits", 1): {"max_iter": 200, "strategy__batch_real": 64},
-        ("digits", 10): {"max_iter": 30, "strategy__batch_real": 64},
-        ("mnist", 1): {"max_iter": 300, "strategy__batch_real": 64},
-        ("mnist", 10): {"max_iter": 20, "strategy__batch_real": 64},
-    },
-    "paper": {
-        (dataset, ipc): {"max_iter": 1000, "strategy__batch_real": 256}
-        for dataset in ("digits", "mnist", "cifar10")
-        for ipc in (1, 10, 50)
-    },
-}
-
-
-#: Per-method changes to a budget cell. Once the class-wise warm-up ends, the contrastive
-#: variants take one distance over a pass of the whole synthetic set, so each pixel's gradient
-#: is about 1/(n_classes * ipc) of the set's: the pixels move about ten times less per step than
-#: under the class-wise loss. On MNIST ipc=1, dsa_dcc gets the most iterations that finish within
-#: 15 minutes on this CPU (about 2.3 s each); dcc gains little from them (84.47 % at 300, 84.55 %
-#: at 360) and gets a larger step instead (lr_syn 0.3, 300 iterations: 85.08 %).
-METHOD_BUDGETS = {
-    ("quick", "mnist", 1, "dcc"): {"strategy__lr_syn": 0.3},
-    ("quick", "mnist", 1, "dsa_dcc"): {"max_iter": 360},
-}
+#: Budgets come from the package (``condensekit.benchmark.BUDGETS``), one source for the
+#: scripts and ``condensekit benchmark``. The quick budget fixes iterations and 64 real images per
+#: class by dataset and ipc; everything else is the library default (the papers' lr_syn=0.1, loop
+#: table, layer-wise distance, real init). Per-method changes: once the class-wise warm-up ends,
+#: the contrastive variants take one distance over a pass of the whole synthetic set, so each
+#: pixel's gradient is about 1/(n_classes * ipc) of the set's and moves about ten times less per
+#: step than under the class-wise loss. On MNIST ipc=1, dsa_dcc gets the most iterations that
+#: finish within 15 minutes on this CPU (about 2.3 s each); dcc gains little from them (84.47 %
+#: at 300, 84.55 % at 360) and gets a larger step instead (lr_syn 0.3, 300 iterations: 85.08 %).
+BUDGETS = PACKAGE_BUDGETS
 
 
 def settings_for(budget: str, dataset: str, ipc: int, method: str) -> dict:
     """Condenser keyword arguments of one quality cell."""
-    if method == "random":
-        return {}
-    settings = dict(BUDGETS[budget][(dataset, ipc)])
-    settings.update(METHOD_BUDGETS.get((budget, dataset, ipc, method), {}))
-    if method in ("dsa", "dsa_dcc"):
-        settings["augment__flip"] = FLIP[dataset]
-    return settings
+    return budget_settings(budget, method, dataset, ipc)
 
 
 class PhaseTimer:

@@ -25,56 +25,16 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-from _common import FLIP, describe, previous_cells, run_or_reuse, write_report
-from bench_dm import dm_settings
+from _common import describe, previous_cells, run_or_reuse, write_report
+
+from condensekit.benchmark import budget_settings, markdown_table
 
 METHODS = ["random", "herding", "kcenter", "el2n", "grand", "forgetting", "dm"]
 
-#: Helper-network settings of the selectors on the larger datasets under the quick budget.
-_QUICK_LARGE = {
-    "herding": {"strategy__epochs": 5},
-    "kcenter": {"strategy__epochs": 5},
-    "el2n": {"strategy__n_networks": 2, "strategy__epochs": 5},
-    "grand": {"strategy__n_networks": 2, "strategy__epochs": 5},
-    "forgetting": {"strategy__epochs": 10},
-}
-
-SELECTION_BUDGETS = {
-    "quick": {"digits": {}, "mnist": _QUICK_LARGE, "cifar10": _QUICK_LARGE},
-    "paper": {"digits": {}, "mnist": {}, "cifar10": {}},
-}
-
 
 def settings_for(budget: str, dataset: str, method: str, ipc: int) -> dict:
-    """Condenser keyword arguments of one cell."""
-    if method == "dm":
-        settings = dm_settings(budget, dataset, ipc)
-        settings["augment__flip"] = FLIP[dataset]
-        return settings
-    return dict(SELECTION_BUDGETS[budget][dataset].get(method, {}))
-
-
-def summary(rows: list[dict]) -> str:
-    """Markdown table, one row per dataset and ipc, one column per method."""
-    methods = [m for m in METHODS if any(r["method"] == m for r in rows)]
-    lines = [
-        "| dataset | ipc | " + " | ".join(methods) + " |",
-        "|---|---|" + "---|" * len(methods),
-    ]
-    for dataset, ipc in sorted({(r["dataset"], r["ipc"]) for r in rows}):
-        cells = []
-        for m in methods:
-            cell = [r for r in rows if (r["dataset"], r["ipc"], r["method"]) == (dataset, ipc, m)]
-            if not cell:
-                cells.append("-")
-            elif len(cell) == 1:
-                cells.append(f"{100 * cell[0]['acc_mean']:.2f} ± {100 * cell[0]['acc_std']:.2f}")
-            else:
-                acc = 100 * np.array([r["acc_mean"] for r in cell])
-                cells.append(f"{acc.mean():.2f} ± {acc.std():.2f} ({len(cell)} seeds)")
-        lines.append(f"| {dataset} | {ipc} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """Condenser keyword arguments of one cell (the package's named budgets)."""
+    return budget_settings(budget, method, dataset, ipc)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -118,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
                     rows.append(row)
                     print(describe(row), flush=True)
                     write_report(args.out, rows)
-    print(summary(rows))
+    print(markdown_table(rows))
     write_report(args.out, rows)
     print(f"wrote {args.out}")
 
