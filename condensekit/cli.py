@@ -333,10 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         CLIError,
         CondensedFileError,
         InvalidParameterError,
-        FileNotFoundError,
+        OSError,
         ValueError,
         TypeError,
         KeyError,
+        RuntimeError,
     ) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"condensekit {args.command}: error: {message}", file=sys.stderr)
