@@ -1,0 +1,70 @@
+"""Every method at a glance: one table built from the cells in ``benchmarks/results/*.json``.
+
+A cell enters the table only if it ran with the package's quick budget for its method, dataset
+and ipc (``condensekit.benchmark.budget_settings``) and the default evaluator (5 networks), so
+every entry is comparable; cells of other budgets (probes, reduced runs) stay in their own
+sections of docs/benchmarks.md. With several seeds an entry is the mean ± std over seeds' means.
+
+Usage::
+
+    python benchmarks/summarize.py                       # prints the markdown table
+    python benchmarks/summarize.py --results benchmarks/results --out summary.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from condensekit.benchmark import FLIP, budget_settings, markdown_table
+
+ORDER = [
+    "random",
+    "herding",
+    "kcenter",
+    "el2n",
+    "grand",
+    "forgetting",
+    "dm",
+    "ddm",
+    "dc",
+    "dsa",
+    "dcc",
+    "dsa_dcc",
+    "generative",
+]
+
+
+def quick_cells(folder: Path) -> list[dict]:
+    """The quick-budget, default-evaluator cells of every results file, one per cell key."""
+    found: dict[tuple, dict] = {}
+    for path in sorted(folder.glob("*.json")):
+        for cell in json.loads(path.read_text()).get("cells", []):
+            dataset, method, ipc = cell["dataset"], cell["method"], cell["ipc"]
+            if dataset not in FLIP or method not in ORDER or len(cell["accuracies"]) != 5:
+                continue
+            settings = {
+                k: v
+                for k, v in cell["settings"].items()
+                if k not in ("ipc", "random_state", "device")
+            }
+            if settings != budget_settings("quick", method, dataset, ipc):
+                continue
+            found[(dataset, ipc, method, cell["seed"])] = {**cell, "source": path.name}
+    return sorted(found.values(), key=lambda c: (ORDER.index(c["method"]), c["seed"]))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", default=str(Path(__file__).parent / "results"))
+    parser.add_argument("--out", default=None, help="also write the chosen cells as JSON")
+    args = parser.parse_args(argv)
+    cells = quick_cells(Path(args.results))
+    print(markdown_table(cells))
+    if args.out:
+        Path(args.out).write_text(json.dumps(cells, indent=2))
+
+
+if __name__ == "__main__":
+    main()
