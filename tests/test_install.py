@@ -22,3 +22,18 @@ def test_public_api():
     assert {"dm", "random"} <= set(condensekit.list_methods())
     assert {"convnet", "mlp"} <= set(condensekit.list_models())
     assert condensekit.__version__
+
+
+def test_console_command_is_installed():
+    import shutil
+    import subprocess
+    import sys
+    from importlib.metadata import entry_points
+    from pathlib import Path
+
+    (entry,) = [e for e in entry_points(group="console_scripts") if e.name == "condensekit"]
+    assert entry.value == "condensekit.cli:main"
+    command = shutil.which("condensekit", path=str(Path(sys.executable).parent))
+    assert command, "the condensekit command is not on PATH next to this Python"
+    out = subprocess.run([command, "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == f"condensekit {condensekit.__version__}"
