@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ._validation import InvalidParameterError
 from .condenser import DatasetCondenser
 from .methods import METHODS
 from .strategies.base import Method
@@ -116,8 +115,7 @@ class BaseSelector(DatasetCondenser):
 
     def _build_method(self) -> Method:
         cls = METHODS.get(self.method)
-        if self.routed_params("strategy"):  # pragma: no cover - not a routed prefix here
-            raise InvalidParameterError("strategy__ settings are constructor parameters here.")
+        # strategy__ keywords never get here: "strategy" is not a routed prefix of selectors
         strategy = cls(**{name: getattr(self, name) for name in cls._get_param_names()})
         strategy.validate(prefix="")
         return strategy
