@@ -113,3 +113,19 @@ def test_bad_augment_settings_are_refused(settings, match):
         build_augment("dsa", **settings)
     with pytest.raises(ValueError, match="no setting 'shear'"):
         build_augment("dsa", shear=0.1)
+
+
+def test_cutout_is_cut_off_alike_at_every_border():
+    from dataclasses import replace
+
+    aug = SiameseAugment(color=False, crop=False, flip=False, scale=False, rotate=False)
+    params = aug.draw(4, _gen(0), (8, 8))
+    assert bool(params.cutout.all())
+    # an even 4x4 square (ratio 0.5) covers rows c-2..c+1; centres run over 0..8 (as in the
+    # DSA code), so the extreme centres leave 2x2 in every corner, and 4x4 inside
+    corners = torch.tensor([[0, 0], [8, 8], [0, 8], [4, 4]])
+    out = aug(torch.ones(4, 1, 8, 8), replace(params, cutout_center=corners))
+    zeros = (out == 0).flatten(1).sum(1).tolist()
+    assert zeros == [4, 4, 4, 16], zeros
+    centres = aug.draw(4000, _gen(1), (8, 8)).cutout_center
+    assert centres.min() == 0 and centres.max() == 8

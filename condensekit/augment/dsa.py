@@ -23,7 +23,6 @@ from sklearn.base import BaseEstimator
 from .._validation import BOOLEAN, Interval, validate_params
 
 FAMILIES = ("color", "crop", "cutout", "flip", "scale", "rotate")
-_GEOMETRIC = ("crop", "flip", "scale", "rotate")
 
 
 @dataclass(frozen=True)
@@ -231,7 +230,12 @@ class SiameseAugment(BaseEstimator):
         )
         theta = torch.where(rot[:, None, None], rot_theta, theta)
 
-        center = torch.stack([u[:, 9] * height, u[:, 10] * width], 1).floor()
+        # centres as in the DSA code: 0..H-1 for an odd square, 0..H for an even one, so the
+        # square is cut off alike at the top and the bottom border on average
+        size_h = int(height * self.cutout_ratio + 0.5)
+        size_w = int(width * self.cutout_ratio + 0.5)
+        extent = torch.tensor([height + 1 - size_h % 2, width + 1 - size_w % 2], device=u.device)
+        center = (torch.stack([u[:, 9], u[:, 10]], 1) * extent).floor().clamp_max(extent - 1)
         return AugmentParams(
             family=fam_idx,
             brightness=brightness,
@@ -302,8 +306,9 @@ class SiameseAugment(BaseEstimator):
             center = per_sample(params.cutout_center)
             rows = torch.arange(height, device=x.device).view(1, -1)
             cols = torch.arange(width, device=x.device).view(1, -1)
-            top = (center[:, :1] - size_h // 2).clamp(0, height)
-            left = (center[:, 1:] - size_w // 2).clamp(0, width)
+            # the square around the centre, cut off at every border (as in the DSA code)
+            top = center[:, :1] - size_h // 2
+            left = center[:, 1:] - size_w // 2
             in_rows = (rows >= top) & (rows < top + size_h)
             in_cols = (cols >= left) & (cols < left + size_w)
             hole = in_rows[:, :, None] & in_cols[:, None, :] & cut.view(-1, 1, 1)
