@@ -6,6 +6,7 @@ import torch
 
 from condensekit import DatasetCondenser
 from condensekit.selection import herding_order
+from condensekit.selection.base import top_per_class
 
 
 def _class_rows(digits, c):
@@ -160,6 +161,26 @@ def test_el2n_offset_skips_the_hardest_fraction(digits):
         skip = int(np.floor(0.1 * len(in_class)))
         kept = offset.sample_indices_[y[offset.sample_indices_] == c]
         assert sorted(kept) == sorted(ranked[skip : skip + 5])
+
+
+def test_el2n_offset_window_slides_back_instead_of_taking_the_hardest(caplog):
+    from types import SimpleNamespace
+
+    from condensekit.selection import EL2N
+
+    # two classes of 10 samples; scores descending within each class (rank 0 = hardest)
+    y = torch.tensor([0] * 10 + [1] * 10)
+    scores = torch.cat([torch.arange(10, 0, -1), torch.arange(20, 10, -1)]).float()
+    data = SimpleNamespace(y=y, counts=torch.tensor([10, 10]))
+    keys = EL2N(offset=0.8).keep_order(scores, SimpleNamespace(data=data, ipc=5))
+    kept = top_per_class(keys, y, 2, 5)
+    # 8 of 10 cannot be skipped at ipc 5: ranks 5..9 are kept, never the hardest ranks 0..4
+    assert sorted(kept.tolist()) == [5, 6, 7, 8, 9, 15, 16, 17, 18, 19]
+    assert "slides back" in caplog.text
+    caplog.clear()
+    keys = EL2N(offset=0.2).keep_order(scores, SimpleNamespace(data=data, ipc=5))
+    assert sorted(top_per_class(keys, y, 2, 5).tolist()) == [2, 3, 4, 5, 6, 12, 13, 14, 15, 16]
+    assert "slides back" not in caplog.text
 
 
 def test_grad_norms_equal_a_per_sample_autograd_loop(digits):

@@ -4,6 +4,7 @@ over several networks."""
 
 from __future__ import annotations
 
+import logging
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -15,6 +16,8 @@ from .._validation import Interval
 from ..evaluation.training import train_network
 from ..strategies.base import FitContext
 from .base import SelectionStrategy
+
+logger = logging.getLogger(__name__)
 
 
 @torch.no_grad()
@@ -46,7 +49,9 @@ class EL2N(SelectionStrategy):
     offset : float, default=0.0
         Fraction of the hardest samples of every class to skip before keeping the highest
         scores. Keeping the very hardest first collapses at small budgets (they are often
-        mislabelled or atypical); an offset keeps hard-but-learnable samples instead.
+        mislabelled or atypical); an offset keeps hard-but-learnable samples instead. Where a
+        class has fewer than ``ipc`` samples past its offset, the window slides back towards
+        the hardest so that it still keeps ``ipc`` consecutive ranks (logged as a warning).
 
     Notes
     -----
@@ -86,7 +91,18 @@ class EL2N(SelectionStrategy):
         if self.offset == 0:
             return scores
         y, counts = ctx.data.y, ctx.data.counts
-        skip = torch.floor(self.offset * counts.to(scores.dtype)).long()
+        wanted = torch.floor(self.offset * counts.to(scores.dtype)).long()
+        skip = torch.minimum(wanted, counts - ctx.ipc).clamp_min(0)
+        if bool((skip < wanted).any()):
+            logger.warning(
+                "strategy__offset=%s skips more samples than classes can spare at ipc=%d; "
+                "for %d classes the window slides back to the %d samples just past the hardest "
+                "that can be skipped.",
+                self.offset,
+                ctx.ipc,
+                int((skip < wanted).sum()),
+                ctx.ipc,
+            )
         # rank within class by descending score (0 = hardest)
         order = torch.argsort(scores, descending=True, stable=True)
         order = order[torch.argsort(y[order], stable=True)]
