@@ -19,6 +19,8 @@ import argparse
 import json
 import logging
 import sys
+import zipfile
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -45,15 +47,19 @@ class CLIError(Exception):
 def _read_npz(path: str, test: bool) -> tuple[np.ndarray, np.ndarray]:
     """Training (or test) arrays of a user's ``.npz`` file."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise CLIError(f"{path!r} holds a single .npy array; expected an .npz of X and y")
+        with loaded as npz:
             names = set(npz.files)
             for x, y in (("X_test", "y_test"),) if test else (("X_train", "y_train"),):
                 if {x, y} <= names:
                     return npz[x], npz[y]
             if {"X", "y"} <= names:
                 return npz["X"], npz["y"]
-    except (OSError, ValueError) as exc:
-        raise CLIError(f"cannot read {path!r} as an .npz file of arrays: {exc}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise CLIError(f"cannot read {path!r} as an .npz file of arrays: {reason}") from None
     wanted = "X_test and y_test" if test else "X_train and y_train"
     raise CLIError(f"{path!r} holds {sorted(names)}; expected arrays {wanted}, or X and y.")
 
@@ -110,10 +116,10 @@ def _cmd_condense(args: argparse.Namespace) -> int:
         verbose=0 if args.quiet else 1,
         **settings,
     ).fit(X, y)
-    cond.save(args.output)
+    written = cond.save(args.output)
     print(
         f"condensed {len(y)} samples into {len(cond.y_syn_)} with {args.method} in "
-        f"{cond.fit_time_:.1f} s; wrote {args.output}"
+        f"{cond.fit_time_:.1f} s; wrote {written}"
     )
     if args.grid:
         from .plotting import image_grid
@@ -299,7 +305,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="parameters applied over the budget for every method, e.g. model__width=64",
     )
     p.add_argument("--out-dir", default="benchmark_results", help="where results go")
-    p.add_argument("--no-resume", action="store_true", help="rerun cells already in results.json")
+    p.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="rerun the cells of this grid that results.json holds (it keeps the others)",
+    )
     common(p)
     p.set_defaults(run=_cmd_benchmark)
     return parser
@@ -338,6 +348,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         TypeError,
         KeyError,
         RuntimeError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
     ) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         print(f"condensekit {args.command}: error: {message}", file=sys.stderr)

@@ -22,6 +22,7 @@ import datetime
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
@@ -121,16 +122,21 @@ def _storable_labels(labels: np.ndarray, name: str) -> np.ndarray:
     )
 
 
-def save_condensed(path: str | os.PathLike, condenser: Any) -> None:
+def save_condensed(path: str | os.PathLike, condenser: Any) -> str:
     """Write a fitted condenser's condensed set and metadata to ``path`` (``.npz``).
 
     Parameters
     ----------
     path : str or path-like
-        Output file; ``.npz`` is appended by numpy when missing.
+        Output file; ``.npz`` is appended when the name lacks it.
     condenser : fitted DatasetCondenser or selector
         Its ``X_syn_``, ``y_syn_``, ``classes_``, normalisation and layout are stored, with the
         method, ipc, seed, parameters, condensed size and package versions as JSON.
+
+    Returns
+    -------
+    str
+        The path written (with ``.npz``).
     """
     import torch
     from sklearn.utils.validation import check_is_fitted
@@ -176,7 +182,109 @@ def save_condensed(path: str | os.PathLike, condenser: Any) -> None:
         arrays["sample_indices"] = np.asarray(condenser.sample_indices_, dtype=np.int64)
     if arrays["X"].dtype.kind not in "biuf":
         raise ValueError(f"X_syn_ of dtype {arrays['X'].dtype} cannot be stored.")
+    path = os.fspath(path)
+    if not path.endswith(".npz"):
+        path += ".npz"
     np.savez_compressed(path, **arrays)
+    return path
+
+
+def _read_arrays(path: str) -> dict[str, np.ndarray]:
+    """Every array of the ``.npz`` at ``path``, read without pickle; CondensedFileError else."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise CondensedFileError(
+                f"{path!r} is not a condensekit condensed set (it holds a single .npy array, "
+                "not an .npz archive)."
+            )
+        with loaded as npz:
+            if "metadata" not in npz.files:
+                raise CondensedFileError(
+                    f"{path!r} is not a condensekit condensed set (it has no metadata; arrays: "
+                    f"{sorted(npz.files)[:8]})."
+                )
+            return {k: npz[k] for k in npz.files}
+    except CondensedFileError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as exc:
+        reason = str(exc) or type(exc).__name__
+        if "pickle" in reason:  # numpy's advice to unpickle is not ours to give
+            reason = "it is neither an .npz archive nor pickle-free"
+        raise CondensedFileError(
+            f"{path!r} is not a readable condensed set (corrupt, truncated or not an .npz "
+            f"file): {reason}"
+        ) from None
+
+
+def _read_metadata(path: str, arrays: dict[str, np.ndarray]) -> dict:
+    """The JSON document of a file, with its format marker and version checked."""
+    try:
+        metadata = json.loads(str(arrays["metadata"]))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise CondensedFileError(f"{path!r} has unreadable metadata: {exc}") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise CondensedFileError(f"{path!r} is not a condensekit condensed set (format marker).")
+    version = metadata.get("format_version")
+    if type(version) is not int or version > FORMAT_VERSION:
+        raise CondensedFileError(
+            f"{path!r} has format version {version!r}; this condensekit reads integer versions "
+            f"up to {FORMAT_VERSION}. Upgrade condensekit."
+        )
+    missing = [k for k in _REQUIRED if k not in arrays]
+    if missing:
+        raise CondensedFileError(f"{path!r} lacks the arrays {missing}.")
+    return metadata
+
+
+def _read_layout(spec: Any) -> InputLayout:
+    """The stored :class:`InputLayout`; ValueError, TypeError or KeyError when malformed."""
+    sample_shape = tuple(int(v) for v in spec["sample_shape"])
+    internal_shape = tuple(int(v) for v in spec["internal_shape"])
+    if len(internal_shape) not in (1, 3) or not sample_shape:
+        raise ValueError(f"an unusable layout {sample_shape} -> {internal_shape}")
+    if min(sample_shape + internal_shape) < 1:
+        raise ValueError(f"an empty sample shape {sample_shape} -> {internal_shape}")
+    return InputLayout(
+        sample_shape, internal_shape, bool(spec["channels_last"]), str(spec["dtype"])
+    )
+
+
+def _problems(arrays: dict[str, np.ndarray], metadata: dict, layout: InputLayout) -> list[str]:
+    """Ways in which the arrays disagree with each other or with the metadata."""
+    X, y, classes = arrays["X"], arrays["y"], arrays["classes"]
+    problems = []
+    if X.dtype.kind not in "biuf":
+        problems.append(f"samples of the non-numeric dtype {X.dtype}")
+    if X.ndim < 2 or tuple(X.shape[1:]) != layout.sample_shape:
+        problems.append(f"X has shape {X.shape}, samples of {list(layout.sample_shape)} expected")
+    if y.ndim != 1 or len(y) != len(X):
+        problems.append(f"{len(X)} samples but labels of shape {y.shape}")
+    elif not np.isin(y, classes).all():
+        problems.append("labels that are not among its classes")
+    if int(np.prod(layout.internal_shape)) != int(np.prod(layout.sample_shape)):
+        problems.append("an inconsistent layout")
+    channels = layout.internal_shape[0]
+    for name in ("normalizer_mean", "normalizer_std"):
+        stat = arrays[name]
+        if stat.shape != (channels,) or stat.dtype.kind not in "iuf":
+            problems.append(f"{name} of shape {stat.shape}, ({channels},) numbers expected")
+    std = arrays["normalizer_std"]
+    if std.dtype.kind in "iuf" and not (std > 0).all():
+        problems.append("normalizer_std values that are not positive")
+    ipc = metadata.get("ipc")
+    if type(ipc) is not int or ipc < 1:
+        problems.append(f"ipc {ipc!r}, a positive integer expected")
+    if not isinstance(metadata.get("method"), str):
+        problems.append(f"method {metadata.get('method')!r}, a name expected")
+    indices = arrays.get("sample_indices")
+    if indices is not None and (
+        indices.dtype.kind not in "iu"
+        or indices.shape != (len(X),)
+        or (len(indices) and int(indices.min()) < 0)
+    ):
+        problems.append("sample_indices that are not one non-negative row index per sample")
+    return problems
 
 
 def load_condensed(path: str | os.PathLike) -> CondensedSet:
@@ -202,75 +310,21 @@ def load_condensed(path: str | os.PathLike) -> CondensedSet:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No condensed set at {path!r}.")
+    arrays = _read_arrays(path)
+    metadata = _read_metadata(path, arrays)
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in _REQUIRED if k not in npz.files]
-            if "metadata" in missing:
-                raise CondensedFileError(
-                    f"{path!r} is not a condensekit condensed set (it has no metadata; arrays: "
-                    f"{sorted(npz.files)[:8]})."
-                )
-            arrays = {k: npz[k] for k in npz.files}
-    except CondensedFileError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
-        reason = str(exc)
-        if "pickle" in reason:  # numpy's advice to unpickle is not ours to give
-            reason = "it is neither an .npz archive nor pickle-free"
-        raise CondensedFileError(
-            f"{path!r} is not a readable condensed set (corrupt, truncated or not an .npz "
-            f"file): {reason}"
-        ) from None
-    try:
-        metadata = json.loads(str(arrays["metadata"]))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise CondensedFileError(f"{path!r} has unreadable metadata: {exc}") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise CondensedFileError(f"{path!r} is not a condensekit condensed set (format marker).")
-    version = metadata.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CondensedFileError(
-            f"{path!r} has format version {version!r}; this condensekit reads versions up to "
-            f"{FORMAT_VERSION}. Upgrade condensekit."
-        )
-    if missing:
-        raise CondensedFileError(f"{path!r} lacks the arrays {missing}.")
-    try:
-        spec = metadata["layout"]
-        layout = InputLayout(
-            tuple(int(v) for v in spec["sample_shape"]),
-            tuple(int(v) for v in spec["internal_shape"]),
-            bool(spec["channels_last"]),
-            str(spec["dtype"]),
-        )
-        X, y, classes = arrays["X"], arrays["y"], arrays["classes"]
-        problems = []
-        if X.ndim < 2 or tuple(X.shape[1:]) != layout.sample_shape:
-            problems.append(f"X has shape {X.shape}, samples of {spec['sample_shape']} expected")
-        if len(y) != len(X):
-            problems.append(f"{len(X)} samples but {len(y)} labels")
-        if not np.isin(y, classes).all():
-            problems.append("labels that are not among its classes")
-        if int(np.prod(layout.internal_shape)) != int(np.prod(layout.sample_shape)):
-            problems.append("an inconsistent layout")
-        channels = layout.internal_shape[0]
-        if arrays["normalizer_mean"].shape != (channels,) or arrays["normalizer_std"].shape != (
-            channels,
-        ):
-            problems.append("normalisation statistics of the wrong size")
-        if problems:
-            raise CondensedFileError(f"{path!r} is inconsistent: " + "; ".join(problems) + ".")
-        absent = [k for k in ("method", "ipc") if k not in metadata]
-        if absent:
-            raise KeyError(absent[0])
+        layout = _read_layout(metadata["layout"])
     except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, CondensedFileError):
-            raise
-        raise CondensedFileError(f"{path!r} has incomplete metadata: {exc!r}") from None
+        raise CondensedFileError(
+            f"{path!r} has incomplete or malformed metadata: {exc!r}"
+        ) from None
+    problems = _problems(arrays, metadata, layout)
+    if problems:
+        raise CondensedFileError(f"{path!r} is inconsistent: " + "; ".join(problems) + ".")
     return CondensedSet(
-        X=X,
-        y=y,
-        classes=classes,
+        X=arrays["X"],
+        y=arrays["y"],
+        classes=arrays["classes"],
         normalizer=Normalizer(arrays["normalizer_mean"], arrays["normalizer_std"]),
         input_layout=layout,
         metadata=metadata,

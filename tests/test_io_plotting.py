@@ -100,6 +100,22 @@ def test_bad_files_give_a_clear_error(fitted_dm, tmp_path):
     _rewrite(good, tmp_path / "few_labels.npz", y=np.arange(3))
     _rewrite(good, tmp_path / "no_std.npz", normalizer_std=None)
     _rewrite(good, tmp_path / "bad_json.npz", metadata=np.array("{not json"))
+    np.save(tmp_path / "single.npy", np.zeros(3))
+    (tmp_path / "single.npy").rename(tmp_path / "single.npz")
+    flipped = bytearray(data)
+    middle = len(flipped) // 3  # inside the compressed X member
+    flipped[middle : middle + 60] = bytes(b ^ 0xFF for b in flipped[middle : middle + 60])
+    (tmp_path / "flipped.npz").write_bytes(bytes(flipped))
+
+    def with_meta(name, **changes):
+        _rewrite(good, tmp_path / f"{name}.npz", metadata=np.array(json.dumps(meta | changes)))
+
+    layout = meta["layout"]
+    with_meta("empty_layout", layout=dict(layout, internal_shape=[]))
+    with_meta("text_ipc", ipc="abc")
+    with_meta("bool_version", format_version=True)
+    _rewrite(good, tmp_path / "text_X.npz", X=np.full((20, 8, 8), "a"))
+    _rewrite(good, tmp_path / "bad_indices.npz", sample_indices=np.array([-1, 2]))
     cases = {
         "truncated": "not a readable condensed set",
         "garbage": "not a readable condensed set",
@@ -110,12 +126,26 @@ def test_bad_files_give_a_clear_error(fitted_dm, tmp_path):
         "few_labels": "inconsistent",
         "no_std": "lacks the arrays",
         "bad_json": "unreadable metadata",
+        "single": "single .npy array",
+        "flipped": "not a readable condensed set",
+        "empty_layout": "malformed metadata",
+        "text_ipc": "ipc 'abc'",
+        "bool_version": "format version True",
+        "text_X": "non-numeric",
+        "bad_indices": "sample_indices",
     }
     for name, message in cases.items():
         with pytest.raises(CondensedFileError, match=message):
             load_condensed(tmp_path / f"{name}.npz")
     with pytest.raises(FileNotFoundError, match="No condensed set"):
         load_condensed(tmp_path / "absent.npz")
+
+
+def test_save_appends_npz_and_returns_the_path(fitted_dm, tmp_path):
+    written = fitted_dm.save(tmp_path / "noext")
+    assert written == str(tmp_path / "noext.npz")
+    assert load_condensed(written).ipc == 2
+    assert save_condensed(tmp_path / "b.npz", fitted_dm) == str(tmp_path / "b.npz")
 
 
 def test_save_needs_a_fitted_condenser(tmp_path):
