@@ -172,15 +172,28 @@ def previous_cells(out: str | Path) -> list[dict]:
     return json.loads(path.read_text())["cells"]
 
 
+def _device_type(device: str) -> str:
+    """``"cpu"`` or ``"cuda"``: where ``device`` (``"auto"`` included) runs on this machine."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device).type
+
+
 def same_cell(row: dict, spec: dict) -> bool:
     """Whether a finished ``row`` is the cell that ``spec`` would run (same data, method, label,
-    ipc, seed, number of evaluation networks and every setting)."""
+    ipc, seed, evaluator, every setting, and the kind of device it actually ran on)."""
     keys = ("dataset", "method", "ipc", "seed")
     if any(row[k] != spec[k] for k in keys):
         return False
     if row.get("label", row["method"]) != spec.get("label", spec["method"]):
         return False
     if len(row["accuracies"]) != spec.get("n_models", 5):
+        return False
+    if row.get("eval_epochs", 300) != spec.get("eval_epochs", 300):
+        return False
+    if "device" in row and _device_type(row["device"]) != _device_type(spec.get("device", "auto")):
         return False
     settings = {k: v for k, v in row["settings"].items() if k not in ("ipc", "random_state")}
     wanted = {"device": spec.get("device", "auto"), **spec.get("settings", {})}

@@ -34,18 +34,39 @@ VARIANTS = {
 
 
 def summary(rows: list[dict]) -> str:
-    """Markdown table: mean ± std over seeds of the per-seed mean accuracy."""
+    """Markdown table: mean ± std over seeds of the per-seed mean accuracy.
+
+    Cells are grouped by dataset, ipc, variant *and* settings and evaluator, so cells of
+    another budget or ``--set`` in the same file are never averaged together; a variant with
+    several such groups is listed once per group, marked ``#1``, ``#2``...
+    """
     lines = [
         "| dataset | ipc | variant | accuracy % (mean ± std over seeds) | seeds | fit s (mean) |",
         "|---|---|---|---|---|---|",
     ]
-    keys = sorted({(r["dataset"], r["ipc"], r["label"]) for r in rows})
-    for dataset, ipc, label in keys:
-        cell = [r for r in rows if (r["dataset"], r["ipc"], r["label"]) == (dataset, ipc, label)]
+
+    def settings_of(r: dict) -> str:
+        kept = {k: v for k, v in r["settings"].items() if k not in ("ipc", "random_state")}
+        return json.dumps([kept, len(r["accuracies"]), r.get("eval_epochs", 300)], sort_keys=True)
+
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["dataset"], r["ipc"], r["label"], settings_of(r)), []).append(r)
+    seen: dict[tuple, int] = {}
+    for dataset, ipc, label, _ in sorted(groups):
+        seen[(dataset, ipc, label)] = seen.get((dataset, ipc, label), 0) + 1
+    counter: dict[tuple, int] = {}
+    for key in sorted(groups):
+        dataset, ipc, label, _ = key
+        cell = groups[key]
+        name = label
+        if seen[(dataset, ipc, label)] > 1:
+            counter[(dataset, ipc, label)] = counter.get((dataset, ipc, label), 0) + 1
+            name = f"{label} #{counter[(dataset, ipc, label)]}"
         acc = 100 * np.array([r["acc_mean"] for r in cell])
         fit = np.mean([r["fit_time_s"] for r in cell])
         lines.append(
-            f"| {dataset} | {ipc} | {label} | {acc.mean():.2f} ± {acc.std():.2f} | "
+            f"| {dataset} | {ipc} | {name} | {acc.mean():.2f} ± {acc.std():.2f} | "
             f"{len(cell)} | {fit:.0f} |"
         )
     return "\n".join(lines)

@@ -44,6 +44,8 @@ def quick_cells(folder: Path) -> list[dict]:
             dataset, method, ipc = cell["dataset"], cell["method"], cell["ipc"]
             if dataset not in FLIP or method not in ORDER or len(cell["accuracies"]) != 5:
                 continue
+            if cell.get("eval_epochs") not in (None, 300):  # the protocol's evaluator only
+                continue
             settings = {
                 k: v
                 for k, v in cell["settings"].items()

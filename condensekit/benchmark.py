@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from ._registry import Registry
+from ._torch_utils import resolve_device
 
 logger = logging.getLogger("condensekit")
 
@@ -208,14 +209,18 @@ def run_benchmark(
     out_dir : path, default="benchmark_results"
         Where ``results.json``, ``results.md`` and ``accuracy_<dataset>.svg`` go.
     resume : bool, default=True
-        Keep the finished cells of an existing ``results.json`` and run only the others.
+        Reuse the cells of an existing ``results.json`` that match a cell of this grid exactly
+        (settings, budget, evaluator, resolved device) and run only the others. ``False`` reruns
+        every cell of the grid; cells of ``results.json`` outside the grid are kept either way.
     verbose : int, default=1
         Passed to the condensers; cells are logged to the ``"condensekit"`` logger.
 
     Returns
     -------
     list of dict
-        One row per cell (accuracy mean, std and per network, times, settings).
+        One row per cell of this grid (accuracy mean, std and per network, times, settings).
+        ``results.md`` and the charts show these cells only, never cells of other settings that
+        ``results.json`` also holds.
     """
     from . import __version__
     from .condenser import DatasetCondenser
@@ -229,9 +234,9 @@ def run_benchmark(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.json"
-    rows: list[dict] = []
-    if resume and results.exists():
-        rows = json.loads(results.read_text())["cells"]
+    resolved = str(resolve_device(device, "run_benchmark"))
+    rows: list[dict] = json.loads(results.read_text())["cells"] if results.exists() else []
+    grid: list[dict] = []  # this call's cells, finished before or now
     for dataset in datasets:
         data = None
         for ipc in ipcs:
@@ -249,10 +254,14 @@ def run_benchmark(
                         "n_models": n_models,
                         "eval_epochs": epochs,
                         "settings": settings,
+                        "device": resolved,
                     }
-                    if any(_same_cell(r, key) for r in rows):
+                    done = [r for r in rows if _same_cell(r, key)]
+                    if done and resume:
                         logger.info("skipping finished cell %s", key)
+                        grid.append(done[-1])
                         continue
+                    rows = [r for r in rows if not _same_cell(r, key)]
                     if data is None:
                         data = load_dataset(dataset, data_root)
                     X_train, y_train, X_test, y_test = data
@@ -279,6 +288,7 @@ def run_benchmark(
                         "condensed_size": cond.condensed_size_,
                     }
                     rows.append(row)
+                    grid.append(row)
                     logger.info(
                         "%s %s ipc=%d seed=%d: %.2f ± %.2f %% (fit %.1f s)",
                         dataset,
@@ -291,10 +301,10 @@ def run_benchmark(
                     )
                     _write_json(results, rows, __version__)
     _write_json(results, rows, __version__)
-    (out / "results.md").write_text(markdown_table(rows) + "\n")
-    for dataset in sorted({r["dataset"] for r in rows}):
-        accuracy_chart(rows, dataset).save(out / f"accuracy_{dataset}.svg")
-    return rows
+    (out / "results.md").write_text(markdown_table(grid) + "\n")
+    for dataset in sorted({r["dataset"] for r in grid}):
+        accuracy_chart(grid, dataset).save(out / f"accuracy_{dataset}.svg")
+    return grid
 
 
 def _write_json(path: Path, rows: list[dict], version: str) -> None:

@@ -43,6 +43,32 @@ def test_condense_reads_an_npz_of_arrays(tmp_path, digits):
     assert load_condensed(out).X.shape == (10, 64)
 
 
+def test_output_without_suffix_names_the_file_written(tmp_path, capsys):
+    argv = ["condense", "--data", "digits", "--method", "random", "--ipc", "1", "--quiet"]
+    assert main([*argv, "-o", str(tmp_path / "noext")]) == 0
+    assert f"wrote {tmp_path / 'noext.npz'}" in capsys.readouterr().out
+    assert load_condensed(tmp_path / "noext.npz").ipc == 1
+
+
+def test_unreadable_data_files_are_one_line_errors(tmp_path, capsys, digits):
+    X_train, _, y_train, _ = digits
+    good = tmp_path / "good.npz"
+    np.savez_compressed(good, X=X_train, y=y_train)
+    data = good.read_bytes()
+    (tmp_path / "trunc.npz").write_bytes(data[: len(data) // 2])
+    flipped = bytearray(data)
+    flipped[len(data) // 3 : len(data) // 3 + 60] = bytes(60)
+    (tmp_path / "flip.npz").write_bytes(bytes(flipped))
+    np.save(tmp_path / "one.npy", X_train)
+    for name in ("trunc.npz", "flip.npz", "one.npy"):
+        path = str(tmp_path / name)
+        argv = ["condense", "--data", path, "--budget", "default", "-o", str(tmp_path / "o")]
+        assert main(argv) == 1, name
+        err = capsys.readouterr().err.strip()
+        assert "cannot read" in err or "single .npy" in err, err
+        assert len(err.splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     ("argv", "status", "message"),
     [
@@ -124,6 +150,16 @@ def test_benchmark_writes_results_and_resumes(tmp_path, monkeypatch):
     rows = run_benchmark(["digits"], ["random", "herding", "kcenter"], [1], **kwargs)
     assert calls == ["random", "herding", "kcenter"] and len(rows) == 3
     assert rows[0]["acc_mean"] == saved[0]["acc_mean"]
+    # other evaluator settings are other cells: run anew, never averaged with the old ones
+    rows = run_benchmark(["digits"], ["random"], [1], **(kwargs | {"epochs": 3}))
+    assert calls[-1] == "random" and len(rows) == 1 and rows[0]["eval_epochs"] == 3
+    assert "seeds" not in (tmp_path / "results.md").read_text()
+    assert len(json.loads((tmp_path / "results.json").read_text())["cells"]) == 4
+    # without resume, the grid's cells are rerun and replaced; the others are kept
+    run_benchmark(["digits"], ["random"], [1], **kwargs, resume=False)
+    assert calls[-1] == "random" and len(calls) == 5
+    cells = json.loads((tmp_path / "results.json").read_text())["cells"]
+    assert len(cells) == 4 and {c["method"] for c in cells} == {"random", "herding", "kcenter"}
 
 
 def test_budgets_follow_the_measured_settings():
