@@ -79,8 +79,8 @@ class Options(Constraint):
 
     def is_satisfied_by(self, value: Any) -> bool:
         try:
-            return value in self.values
-        except TypeError:
+            return bool(value in self.values)
+        except (TypeError, ValueError):  # unhashable, or an array's ambiguous truth value
             return False
 
     def __str__(self) -> str:

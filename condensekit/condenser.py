@@ -230,26 +230,49 @@ class DatasetCondenser(BaseCondenser):
 
     def _resolve_augment(self, strategy: Method, is_image: bool) -> Any:
         spec = self.augment
+        settings = self.routed_params("augment")
         if spec == "auto":
             spec = strategy.default_augment if is_image and strategy.learns_samples else None
-            if spec is None:  # augment__ settings apply only where the method augments
+            if spec is None:
+                if settings:  # checked against the default augmentation, then left unused
+                    build_augment("dsa", **settings)
+                    logger.info(
+                        "%s: method %r does not augment here; the settings %s are not used.",
+                        type(self).__name__,
+                        self.method,
+                        sorted(f"augment__{k}" for k in settings),
+                    )
                 return None
+        elif spec is not None and not strategy.learns_samples:
+            raise InvalidParameterError(
+                f"augment={self.augment!r} has no effect on the selection method "
+                f"{self.method!r}, which keeps real samples; use augment='auto' or None."
+            )
         elif spec is not None and not is_image:
             raise InvalidParameterError(
                 f"augment={self.augment!r} needs images, but X holds rows of features; pass "
                 "input_shape=(H, W) to read rows as images, or augment=None."
             )
-        return build_augment(spec, **self.routed_params("augment"))
+        return build_augment(spec, **settings)
 
-    def _check_budget(self, prepared: PreparedData, needs_real: bool) -> None:
+    def _check_budget(
+        self, prepared: PreparedData, needs_real: bool, learns_samples: bool = True
+    ) -> None:
         counts = prepared.class_counts
         smallest = int(np.argmin(counts))
         if needs_real and self.ipc > counts[smallest]:
-            raise InvalidParameterError(
+            start = (
                 f"ipc={self.ipc} is larger than class "
-                f"{prepared.classes[smallest].tolist()!r} holds "
-                f"({counts[smallest]} samples); method {self.method!r} with init='real' needs "
-                "ipc real samples of every class. Lower ipc (or use init='noise')."
+                f"{prepared.classes[smallest].tolist()!r} holds ({counts[smallest]} samples); "
+            )
+            if not learns_samples:
+                raise InvalidParameterError(
+                    start + f"the selection method {self.method!r} keeps ipc real samples of "
+                    "every class. Lower ipc."
+                )
+            raise InvalidParameterError(
+                start + f"method {self.method!r} with init='real' needs ipc real samples of "
+                "every class. Lower ipc (or use init='noise')."
             )
 
     def _fit_state(self, X: Any, y: Any) -> dict[str, Any]:
@@ -260,7 +283,7 @@ class DatasetCondenser(BaseCondenser):
         device = resolve_device(self.device, name)
         prepared = prepare_training_data(X, y, self.input_shape, name)
         layout = prepared.layout
-        self._check_budget(prepared, strategy.needs_real_samples(init))
+        self._check_budget(prepared, strategy.needs_real_samples(init), strategy.learns_samples)
         augment = self._resolve_augment(strategy, layout.is_image)
         model_name = resolve_model_name(self.model, layout.is_image)
         model_kwargs = self.routed_params("model")
@@ -366,15 +389,16 @@ class DatasetCondenser(BaseCondenser):
             state["X_syn_"] = layout.to_user(normalizer.denormalize(result.X))
         return state
 
-    def save(self, path: Any) -> None:
-        """Write the condensed set and its metadata to an ``.npz`` file.
+    def save(self, path: Any) -> str:
+        """Write the condensed set and its metadata to an ``.npz`` file; returns the path written.
 
-        See :func:`condensekit.save_condensed`; :func:`condensekit.load_condensed` reads it back
-        without the original data and without unpickling anything.
+        See :func:`condensekit.save_condensed` (``.npz`` is appended when missing);
+        :func:`condensekit.load_condensed` reads it back without the original data and without
+        unpickling anything.
         """
         from .io import save_condensed
 
-        save_condensed(path, self)
+        return save_condensed(path, self)
 
     @available_if(lambda self: hasattr(self, "generator_"))
     def sample(
@@ -387,7 +411,7 @@ class DatasetCondenser(BaseCondenser):
         Parameters
         ----------
         n_per_class : int or None, default=None
-            Samples per class; ``None`` uses ``ipc``.
+            Samples per class; ``None`` uses the fitted ``ipc``.
         random_state : int, RandomState or None, default=None
             ``None``: the condensed set's own codes first (``sample(ipc)`` equals
             ``transform()``, a smaller ``n_per_class`` gives the first samples of every class),
@@ -401,7 +425,8 @@ class DatasetCondenser(BaseCondenser):
         y : numpy.ndarray
             Their labels, grouped by class.
         """
-        n = self.ipc if n_per_class is None else n_per_class
+        fitted_ipc = int(self.latent_codes_.shape[1])  # not self.ipc, which set_params may change
+        n = fitted_ipc if n_per_class is None else n_per_class
         if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
             raise InvalidParameterError(
                 f"n_per_class must be a positive int or None, got {n_per_class!r}."

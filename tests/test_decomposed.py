@@ -147,3 +147,6 @@ def test_settings_are_validated(digits_small):
         DatasetCondenser("ddm", **FAST, strategy__style_weight=-1).fit(X, y)
     with pytest.raises(ValueError, match="strategy__diversity_k"):
         DatasetCondenser("ddm", **FAST, strategy__diversity_k=0).fit(X, y)
+    # more neighbours than a class has is refused, not silently reduced
+    with pytest.raises(ValueError, match=r"strategy__diversity_k=3 .* ipc=2"):
+        DatasetCondenser("ddm", **(FAST | {"ipc": 2}), strategy__diversity_k=3).fit(X, y)

@@ -51,8 +51,10 @@ def test_ipc_larger_than_a_class(digits_small):
     X, y = digits_small
     with pytest.raises(ValueError, match=r"ipc=11 is larger than class 0 holds \(10 samples\)"):
         _fit(X, y, ipc=11)
-    with pytest.raises(ValueError, match="ipc=11"):
+    with pytest.raises(ValueError, match="ipc=11") as info:
         DatasetCondenser("random", ipc=11, verbose=0).fit(X, y)
+    # a selection cannot start from noise, so the message does not suggest it
+    assert "selection method 'random'" in str(info.value) and "noise" not in str(info.value)
     # learned sets that start from noise need no real samples per slot
     cond = _fit(X, y, ipc=11, init="noise")
     assert cond.X_syn_.shape == (110, 8, 8)
@@ -124,6 +126,19 @@ def test_augmentation_on_rows_is_refused(digits_small):
         _fit(X.reshape(100, -1), y, augment="dsa")
 
 
+def test_augment_settings_of_a_method_that_does_not_augment(digits_small, caplog):
+    X, y = digits_small
+    # a typo is an error even where the settings are not used (dc does not augment)...
+    with pytest.raises(ValueError, match="bogus"):
+        DatasetCondenser("dc", ipc=1, max_iter=1, verbose=0, augment__bogus=3).fit(X, y)
+    # ...and a valid setting that is not used is said, not silently dropped
+    with caplog.at_level("INFO", logger="condensekit"):
+        cond = DatasetCondenser("random", ipc=1, verbose=0, augment__flip=False).fit(X, y)
+    assert cond.augment_ is None and "augment__flip" in caplog.text
+    with pytest.raises(ValueError, match="augment='dsa' has no effect on the selection"):
+        DatasetCondenser("random", ipc=1, verbose=0, augment="dsa").fit(X, y)
+
+
 def test_unknown_model(digits_small):
     X, y = digits_small
     with pytest.raises(ValueError, match="Unknown model 'resnet-9000'"):
@@ -180,3 +195,9 @@ def test_divergence_is_an_error_not_a_nan_set(digits_small):
         cond.fit(X, y)
     with pytest.raises(NotFittedError):
         check_is_fitted(cond)
+
+
+def test_array_where_a_name_is_expected(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="'init' parameter"):
+        DatasetCondenser("dm", init=np.array(["real", "noise"]), verbose=0).fit(X, y)

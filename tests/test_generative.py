@@ -95,6 +95,9 @@ def test_codes_per_class_start_with_the_sets_codes():
     assert y4.tolist() == [0] * 4 + [1] * 4 + [2] * 4
     fresh, _ = codes_per_class(fixed, 2, seed=1)
     assert not torch.equal(fresh, z)
+    # larger draws extend smaller ones in every class, not only in class 0
+    z7, _ = codes_per_class(fixed, 7, None, extra_seed=9)
+    torch.testing.assert_close(z7.view(3, 7, 5)[:, :4], grouped)
 
 
 def test_similarity_terms_on_known_vectors():
@@ -169,6 +172,10 @@ def test_determinism_and_sampling(digits_small):
     np.testing.assert_allclose(a.sample(1)[0], X_s.reshape(10, 2, 8, 8)[:, 0], atol=1e-5)
     other, _ = a.sample(n_per_class=2, random_state=1)
     assert not np.allclose(other, X_s)
+    # the fitted ipc, not a parameter changed after fit, sets the default draw
+    a.set_params(ipc=5)
+    assert a.sample()[0].shape == X_s.shape
+    a.set_params(ipc=2)
     c = _fit(X, y, ipc=2, random_state=1)
     assert not np.allclose(c.X_syn_, a.X_syn_)
 
@@ -324,3 +331,12 @@ def test_evaluator_scores_a_new_draw(digits_small, digits):
         ev.evaluate(dm, X_test[:50], y_test[:50], n_per_class=4)
     with pytest.raises(ValueError, match="n_per_class needs"):
         ev.evaluate(cond.transform(), X_test[:50], y_test[:50], n_per_class=4)
+
+
+def test_generators_registered_later_are_accepted(digits_small, monkeypatch):
+    from condensekit.models.generators import GENERATORS, MLPGenerator
+
+    X, y = digits_small
+    monkeypatch.setitem(GENERATORS._items, "my_mlp", MLPGenerator)
+    cond = _fit(X.reshape(len(X), -1), y, ipc=1, strategy__generator="my_mlp")
+    assert type(cond.generator_).__name__ == "MLPGenerator"

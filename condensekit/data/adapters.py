@@ -165,7 +165,7 @@ def read_dataset(dataset: Dataset) -> tuple[Any, np.ndarray]:
         item = dataset[i]
         if not isinstance(item, (tuple, list)) or len(item) < 2:
             raise TypeError(
-                "A torch Dataset given as X must yield (sample, label) pairs; item 0 is "
+                f"A torch Dataset given as X must yield (sample, label) pairs; item {i} is "
                 f"{type(item).__name__}."
             )
         samples.append(_item_to_array(item[0]))

@@ -140,7 +140,8 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
     (momentum 0.9, weight decay 5e-4, batch 256), the learning rate multiplied by 0.1 at the
     halfway epoch; the test accuracy after the final epoch is recorded (never the best epoch on
     the test set). Inputs are normalised with the statistics of the real training data when a
-    fitted condenser is given, else with those of the condensed set.
+    fitted condenser or a :class:`~condensekit.CondensedSet` read from a file is given, else
+    (a bare pair ``(X_syn, y_syn)``) with those of the condensed set.
 
     Usable as a scikit-learn scorer: ``scorer(estimator, X_test, y_test)`` returns the mean
     accuracy in ``[0, 1]``, so ``GridSearchCV(..., scoring=CondensedEvaluator())`` works.

@@ -9,7 +9,7 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from .._validation import NONE, Interval
+from .._validation import NONE, Interval, InvalidParameterError
 from .base import FitContext, class_means
 from .distribution import DistributionMatching
 
@@ -111,7 +111,8 @@ class DecomposedDistributionMatching(DistributionMatching):
     diversity_weight : float, default=10
         Weight of the diversity term; 0 switches it off.
     diversity_k : int or None, default=None
-        Neighbours per sample; None is ``max(1, round(0.2 * ipc))``. Nothing to do at ipc=1.
+        Neighbours per sample, at most ``ipc - 1``; None is ``max(1, round(0.2 * ipc))``.
+        Nothing to do at ipc=1.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -134,6 +135,17 @@ class DecomposedDistributionMatching(DistributionMatching):
         self.style_weight = style_weight
         self.diversity_weight = diversity_weight
         self.diversity_k = diversity_k
+
+    def init_synthetic(self, ctx: FitContext):
+        """As DM, after checking that ``diversity_k`` neighbours exist in every class."""
+        k = self.diversity_k
+        if k is not None and self.diversity_weight > 0 and ctx.ipc > 1 and k > ctx.ipc - 1:
+            raise InvalidParameterError(
+                f"strategy__diversity_k={k} asks for more same-class neighbours than ipc={ctx.ipc} "
+                f"gives (at most {ctx.ipc - 1}); lower it or leave it None "
+                "(max(1, round(0.2 * ipc)))."
+            )
+        return super().init_synthetic(ctx)
 
     def neighbours(self, ipc: int) -> int:
         """Neighbours per synthetic sample in the diversity term."""

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._torch_utils import make_generator
-from .._validation import NONE, Interval, Options
+from .._torch_utils import derived_seed, make_generator
+from .._validation import NONE, Dynamic, Interval
 from ..models.generators import GENERATORS, build_generator, resolve_generator_name
 from .base import CondensedResult, FitContext, class_means
 from .distribution import DistributionMatching
@@ -48,9 +48,10 @@ def codes_per_class(
     n_per_class : int
         Codes per class.
     seed : int or None
-        ``None``: the first ``min(n_per_class, ipc)`` fixed codes of every class, then
-        extra codes from :func:`latent_codes` with ``extra_seed`` (so ``n <= ipc`` gives a
-        prefix of the fitted set and larger ``n`` extend it, reproducibly). An int:
+        ``None``: the first ``min(n_per_class, ipc)`` fixed codes of every class, then extra
+        codes drawn one at a time from a CPU stream of each class's own (seeded from
+        ``extra_seed`` and the class), so ``n <= ipc`` gives a prefix of the fitted set and a
+        larger ``n`` extends every class's codes of any smaller draw, reproducibly. An int:
         ``n_per_class`` fresh codes per class from :func:`latent_codes` with that seed.
     extra_seed : int, default=0
         Seed of the extra codes when ``seed`` is None.
@@ -62,8 +63,12 @@ def codes_per_class(
     keep = fixed[:, : min(n_per_class, ipc)]
     extra = n_per_class - keep.shape[1]
     if extra > 0:
-        more, _ = latent_codes(n_classes, extra, latent_dim, extra_seed)
-        keep = torch.cat([keep, more.view(n_classes, extra, latent_dim)], dim=1)
+        more = torch.empty(n_classes, extra, latent_dim, dtype=fixed.dtype)
+        for c in range(n_classes):
+            gen = make_generator(derived_seed(extra_seed, c), torch.device("cpu"))
+            for j in range(extra):  # one code per draw: a prefix never depends on ``extra``
+                more[c, j] = torch.randn(latent_dim, generator=gen, dtype=fixed.dtype)
+        keep = torch.cat([keep, more.to(fixed.device)], dim=1)
     y = torch.arange(n_classes).repeat_interleave(n_per_class)
     return keep.reshape(-1, latent_dim), y
 
@@ -227,7 +232,7 @@ class GenerativeMatching(DistributionMatching):
         "lr_syn": [Interval(Real, 0, None, closed="neither")],
         "batch_real": [Interval(Integral, 1, None, closed="left")],
         "fresh_per_class": [NONE, Interval(Integral, 0, None, closed="left")],
-        "generator": [Options(["auto", *GENERATORS.names()])],
+        "generator": [Dynamic(lambda: ["auto", *GENERATORS.names()])],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "width": [Interval(Integral, 1, None, closed="left")],
         "intra_weight": [Interval(Real, 0, None, closed="left")],

@@ -192,10 +192,6 @@ class GradientMatching(MatchingStrategy):
         return self.loops(ctx.ipc)[0]
 
     # -- the matching loss ------------------------------------------------------------------
-    def make_network(self, ctx: FitContext) -> nn.Module:
-        """A network that is trained in the inner loop, so its weights take gradients."""
-        return ctx.make_network()
-
     @staticmethod
     def _freeze_batchnorm(net: nn.Module, x_real: torch.Tensor) -> None:
         norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
