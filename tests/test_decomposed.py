@@ -150,3 +150,20 @@ def test_settings_are_validated(digits_small):
     # more neighbours than a class has is refused, not silently reduced
     with pytest.raises(ValueError, match=r"strategy__diversity_k=3 .* ipc=2"):
         DatasetCondenser("ddm", **(FAST | {"ipc": 2}), strategy__diversity_k=3).fit(X, y)
+
+
+def test_extra_loss_is_style_plus_minus_weighted_diversity():
+    from types import SimpleNamespace
+
+    gen = torch.Generator().manual_seed(0)
+    e_syn = torch.randn(6, 5, generator=gen)  # 2 classes x ipc 3, grouped by class
+    maps_syn = [torch.randn(6, 4, 3, 3, generator=gen)]
+    maps_real = [torch.randn(8, 4, 3, 3, generator=gen)]
+    y_syn, y_real = torch.tensor([0, 0, 0, 1, 1, 1]), torch.tensor([0] * 4 + [1] * 4)
+    ctx = SimpleNamespace(ipc=3, device=torch.device("cpu"), data=SimpleNamespace(n_classes=2))
+    ddm = DecomposedDistributionMatching(style_weight=7.0, diversity_weight=3.0, diversity_k=1)
+    got = ddm.extra_loss((None, maps_real), y_real, (e_syn, maps_syn), y_syn, ctx)
+    style = style_loss(maps_real, y_real, maps_syn, y_syn, 2)
+    want = 7.0 * style - 3.0 * diversity_kl(e_syn, ipc=3, k=1)
+    torch.testing.assert_close(got, want)
+    assert float(diversity_kl(e_syn, ipc=3, k=1)) > 0  # the sign matters: diversity is rewarded
