@@ -10,7 +10,7 @@ loads without the original data or the condenser object.
 >>> X_train, X_test, y_train, y_test = load_digits_split()
 >>> cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X_train, y_train)
 >>> path = os.path.join(tempfile.mkdtemp(), "digits_random.npz")
->>> cond.save(path)
+>>> written = cond.save(path)  # returns the path written
 >>> loaded = load_condensed(path)
 >>> loaded.X.shape, loaded.method, loaded.ipc
 ((20, 8, 8), 'random', 2)
