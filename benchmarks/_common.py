@@ -183,7 +183,8 @@ def _device_type(device: str) -> str:
 
 def same_cell(row: dict, spec: dict) -> bool:
     """Whether a finished ``row`` is the cell that ``spec`` would run (same data, method, label,
-    ipc, seed, evaluator, every setting, and the kind of device it actually ran on)."""
+    ipc, seed, evaluator, extra draw sizes, every setting, and the kind of device it actually
+    ran on)."""
     keys = ("dataset", "method", "ipc", "seed")
     if any(row[k] != spec[k] for k in keys):
         return False
@@ -194,6 +195,8 @@ def same_cell(row: dict, spec: dict) -> bool:
     if row.get("eval_epochs", 300) != spec.get("eval_epochs", 300):
         return False
     if "device" in row and _device_type(row["device"]) != _device_type(spec.get("device", "auto")):
+        return False
+    if sorted(row.get("draws", {})) != sorted(str(n) for n in spec.get("draws", [])):
         return False
     settings = {k: v for k, v in row["settings"].items() if k not in ("ipc", "random_state")}
     wanted = {"device": spec.get("device", "auto"), **spec.get("settings", {})}

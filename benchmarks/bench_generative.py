@@ -7,7 +7,8 @@ same seeds:
 * ``dm``: distribution matching with the DM quick budget of bench_dm.py;
 * ``generative``: the generator trained with the same number of iterations and real images per
   iteration as ``dm``, scored on its ``ipc``-per-class set (``transform()``) and on draws of
-  ``--draws`` samples per class from the same fitted generator;
+  ``--draws`` samples per class from the same fitted generator (the variants named by
+  ``--draw-variants``; by default only this one);
 * ``no_intra``, ``no_inter``, ``neither``: the generator without the intra-class term, without
   the inter-class term, and without both (DM loss alone).
 
@@ -17,6 +18,7 @@ of the condensed artefact (learned values) beside that of the pixel set.
 Usage::
 
     python benchmarks/bench_generative.py --datasets digits            # CPU, ~25 min
+    python benchmarks/bench_generative.py ... --resume   # keep the finished cells of --out
     python benchmarks/bench_generative.py --datasets mnist cifar10 --device cuda \
         --data-root ../shared/data
 """
@@ -27,7 +29,7 @@ import argparse
 import json
 
 import numpy as np
-from _common import FLIP, describe, run_cell_in_subprocess, write_report
+from _common import FLIP, describe, previous_cells, run_or_reuse, write_report
 from bench_dm import BUDGETS as DM_BUDGETS
 from bench_dm import dm_settings
 
@@ -90,19 +92,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--budget", choices=sorted(DM_BUDGETS), default="quick")
     parser.add_argument("--n-models", type=int, default=5)
+    parser.add_argument(
+        "--max-iter",
+        type=int,
+        default=None,
+        help="outer iterations of dm and every generative variant (default: the budget's)",
+    )
+    parser.add_argument(
+        "--draw-variants",
+        nargs="*",
+        default=["generative"],
+        choices=[k for k, (m, _) in VARIANTS.items() if m == "generative"],
+        help="generative variants also scored on the --draws sizes",
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--data-root", default=None)
     parser.add_argument(
         "--set", nargs="*", default=[], help="extra generative settings, e.g. strategy__lr_syn=3e-3"
     )
     parser.add_argument("--out", default="benchmarks/results/generative.json")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the cells already in --out and skip the ones this run would repeat",
+    )
     args = parser.parse_args(argv)
     extra = {}
     for item in args.set:
         key, _, value = item.partition("=")
         extra[key] = json.loads(value)
 
-    rows = []
+    done = previous_cells(args.out) if args.resume else []
+    rows = list(done)
     for dataset in args.datasets:
         for seed in args.seeds:
             for label in args.variants:
@@ -115,6 +136,8 @@ def main(argv: list[str] | None = None) -> None:
                     settings = generative_settings(args.budget, dataset) | extra
                 if method != "random":
                     settings["augment__flip"] = FLIP[dataset]
+                    if args.max_iter is not None:
+                        settings["max_iter"] = args.max_iter
                 settings |= variant
                 spec = {
                     "dataset": dataset,
@@ -127,9 +150,11 @@ def main(argv: list[str] | None = None) -> None:
                     "n_models": args.n_models,
                     "device": args.device,
                     "data_root": args.data_root,
-                    "draws": args.draws if method == "generative" else [],
+                    "draws": args.draws if label in args.draw_variants else [],
                 }
-                row = run_cell_in_subprocess(spec)
+                row, reused = run_or_reuse(spec, done)
+                if reused:
+                    continue
                 rows.append(row)
                 print(describe(row), flush=True)
                 write_report(args.out, rows)
