@@ -302,3 +302,13 @@ def test_dropout_networks_are_seeded_and_leave_global_rng_alone(digits_small, mo
     b = DatasetCondenser("dm", random_state=0, **kw).fit(X, y).X_syn_
     np.testing.assert_array_equal(a, b)
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_max_iter_none_runs_the_papers_iterations(digits_small, monkeypatch):
+    from condensekit.strategies.distribution import DistributionMatching
+
+    X, y = digits_small
+    monkeypatch.setattr(DistributionMatching, "paper_max_iter", 4)
+    params = {k: v for k, v in FAST.items() if k != "max_iter"}
+    cond = DatasetCondenser("dm", ipc=1, max_iter=None, **params).fit(X, y)
+    assert cond.n_iter_ == 4 and cond.history_.shape == (4,)

@@ -218,6 +218,32 @@ def test_intra_term_needs_two_samples_per_class(digits_small):
     assert cond.transform()[0].shape == (10, 8, 8)
 
 
+@pytest.mark.parametrize(("fresh_per_class", "fresh"), [(None, 3), (0, 0), (2, 2)])
+def test_each_iteration_adds_fresh_codes_to_the_sets_own(fresh_per_class, fresh):
+    from types import SimpleNamespace
+
+    from condensekit.strategies.generative import GeneratorSet
+
+    net = _gen((1, 8, 8), n_classes=4, latent_dim=8, width=16)
+    codes = torch.randn(4, 3, 8, generator=torch.Generator().manual_seed(1))
+    ctx = SimpleNamespace(
+        ipc=3, device=torch.device("cpu"), generator=torch.Generator().manual_seed(2)
+    )
+    strategy = GenerativeMatching(fresh_per_class=fresh_per_class)
+    assert strategy.fresh(ctx) == fresh
+    gset = GeneratorSet(net, codes, strategy.fresh(ctx), ctx)
+    (first, y1), (second, y2) = gset.samples(), gset.samples()
+    per_class = 3 + fresh
+    assert first.shape == (4 * per_class, 1, 8, 8)
+    assert y1.tolist() == y2.tolist() == np.repeat(np.arange(4), per_class).tolist()
+    own = net(codes.reshape(-1, 8), torch.arange(4).repeat_interleave(3)).detach()
+    grouped = [t.detach().view(4, per_class, 1, 8, 8) for t in (first, second)]
+    for g in grouped:  # the set's codes come first in every class, every time
+        torch.testing.assert_close(g[:, :3].reshape(12, 1, 8, 8), own)
+    if fresh:  # and the fresh ones are new draws at every iteration
+        assert not torch.allclose(grouped[0][:, 3:], grouped[1][:, 3:])
+
+
 def test_settings_are_validated(digits_small):
     X, y = digits_small
     with pytest.raises(ValueError, match="strategy__generator"):
@@ -255,18 +281,58 @@ def _optimise(term, net, steps=40, lr=1e-2):
     return values
 
 
+def _term_of(strategy):
+    """The strategy's ``extra_loss`` on generated embeddings (the term the fit minimises)."""
+    from types import SimpleNamespace
+
+    ctx = SimpleNamespace(ipc=6, device=torch.device("cpu"), data=SimpleNamespace(n_classes=10))
+    return lambda e, y: strategy.extra_loss((None, None), y, (e, None), y, ctx)
+
+
+def test_extra_loss_is_the_weighted_sum_of_both_terms():
+    from condensekit.strategies.base import class_means
+
+    e = torch.rand(60, 7, generator=torch.Generator().manual_seed(0))  # non-negative, like ReLU
+    y = torch.arange(10).repeat_interleave(6)
+    intra = intra_class_similarity(e, 10)
+    inter = inter_class_similarity(class_means(e, y, 10))
+    both = _term_of(GenerativeMatching(intra_weight=2.5, inter_weight=0.5))(e, y)
+    torch.testing.assert_close(both, 2.5 * intra + 0.5 * inter)
+    only_intra = _term_of(GenerativeMatching(intra_weight=3.0, inter_weight=0))(e, y)
+    torch.testing.assert_close(only_intra, 3.0 * intra)
+    only_inter = _term_of(GenerativeMatching(intra_weight=0, inter_weight=4.0))(e, y)
+    torch.testing.assert_close(only_inter, 4.0 * inter)
+    # both similarities are positive here, so each term adds to the loss (minimised: pushed down)
+    assert float(intra) > 0 and float(inter) > 0
+
+
 def test_intra_class_term_pushes_samples_of_a_class_apart():
     gen, emb = _gen((1, 8, 8), latent_dim=8, width=16), _embedder()
-    values = _optimise(lambda x, y: intra_class_similarity(emb.embed(x), 10), gen)
-    assert values[-1] < values[0] - 0.05
+    term = _term_of(GenerativeMatching(intra_weight=1.0, inter_weight=0))
+    before = float(intra_class_similarity(emb.embed(_drawn(gen)[0]), 10))
+    _optimise(lambda x, y: term(emb.embed(x), y), gen)
+    after = float(intra_class_similarity(emb.embed(_drawn(gen)[0]), 10))
+    assert after < before - 0.05
 
 
 def test_inter_class_term_moves_class_centres_apart():
     from condensekit.strategies.base import class_means
 
     gen, emb = _gen((1, 8, 8), latent_dim=8, width=16), _embedder()
-    values = _optimise(lambda x, y: inter_class_similarity(class_means(emb.embed(x), y, 10)), gen)
-    assert values[-1] < values[0] - 0.05
+    term = _term_of(GenerativeMatching(intra_weight=0, inter_weight=1.0))
+
+    def inter(x, y):
+        return float(inter_class_similarity(class_means(emb.embed(x), y, 10)))
+
+    before = inter(*_drawn(gen))
+    _optimise(lambda x, y: term(emb.embed(x), y), gen)
+    assert inter(*_drawn(gen)) < before - 0.05
+
+
+def _drawn(net):
+    z, y = latent_codes(10, 6, net.latent_dim, seed=5)
+    with torch.no_grad():
+        return net(z, y), y
 
 
 def test_matching_brings_generated_class_means_to_the_real_ones(digits):

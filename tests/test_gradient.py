@@ -124,6 +124,59 @@ def test_dcc_loss_equals_classwise_loss_with_one_class(small_problem):
     assert float(a.detach()) > 0
 
 
+def test_dcc_loss_with_many_classes_matches_a_direct_computation(small_problem):
+    X, y = small_problem
+    data = RealData(X, y, 10)
+    net = build_model("convnet", (1, 8, 8), 10, generator=torch.Generator().manual_seed(0), width=8)
+    x_syn = torch.cat([X[y == c][5:8] for c in range(10)])
+    y_syn = torch.arange(10).repeat_interleave(3)
+    got = DCC(outer_warmup=0, inner_warmup=0, batch_real=6).loss(
+        net, SyntheticSet(x_syn, y_syn), _ctx(data, 3, 4, net), 1, 1
+    )
+    # by hand: the same real rows (same seed), the mean over classes of each class's mean
+    # real gradient, against the gradient of the mean loss over the whole synthetic set
+    rows, _ = data.sample_per_class_dense(6, torch.Generator().manual_seed(4))
+    params = list(net.parameters())
+    per_class = [torch.autograd.grad(F.cross_entropy(net(X[r]), y[r]), params) for r in rows]
+    g_real = [torch.stack(gs).mean(0) for gs in zip(*per_class)]
+    g_syn = torch.autograd.grad(F.cross_entropy(net(x_syn), y_syn), params)
+    names = [name for name, _ in net.named_parameters()]
+    want = gradient_distance(
+        dict(zip(names, g_syn)), dict(zip(names, g_real)), "layerwise", batched=False
+    )
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+    classwise = GradientMatching(batch_real=6).loss(
+        net, SyntheticSet(x_syn, y_syn), _ctx(data, 3, 4, net), 1, 1
+    )
+    assert not torch.allclose(got, classwise)  # with many classes the two losses differ
+
+
+def test_inner_loop_trains_the_network_except_after_the_last_step(small_problem):
+    X, y = small_problem
+    data = RealData(X, y, 10)
+    net = build_model("convnet", (1, 8, 8), 10, generator=torch.Generator().manual_seed(0), width=8)
+    syn = SyntheticSet(
+        torch.cat([X[y == c][:2] for c in range(10)]), torch.arange(10).repeat_interleave(2)
+    )
+    strategy = GradientMatching(outer_loop=3, inner_loop=5, lr_net=0.05)
+    ctx = _ctx(data, 2, 0, net)
+
+    def state():
+        return [p.detach().clone() for p in net.parameters()]
+
+    def syn_loss():
+        with torch.no_grad():
+            return float(F.cross_entropy(net(syn.X), syn.y))
+
+    before, loss_before = state(), syn_loss()
+    strategy.after_step(net, syn, ctx, 0, 0)
+    trained = state()
+    assert any(not torch.equal(a, b) for a, b in zip(before, trained))
+    assert syn_loss() < loss_before  # trained on the synthetic set
+    strategy.after_step(net, syn, ctx, 0, 2)  # the last step of this network: no training
+    assert all(torch.equal(a, b) for a, b in zip(trained, state()))
+
+
 def test_class_batching_choice():
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert not GradientMatching().uses_vmap(cpu) and GradientMatching().uses_vmap(cuda)
