@@ -9,7 +9,7 @@ Run ``python examples/grid_search.py``; ``CONDENSEKIT_FAST=1`` makes it take sec
 import logging
 import os
 
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from condensekit import CondensedEvaluator, DatasetCondenser
 from condensekit.data import load_digits_split
@@ -32,7 +32,8 @@ search = GridSearchCV(
     condenser,
     {"ipc": [1, 5], "strategy__lr_syn": [1.0, 5.0]},
     scoring=CondensedEvaluator(n_models=1, epochs=20 if FAST else 300, random_state=0, **small),
-    cv=2 if FAST else 3,
+    # stratified folds: a condenser is not a classifier, so an integer cv would be plain KFold
+    cv=StratifiedKFold(2 if FAST else 3, shuffle=True, random_state=0),
 )
 search.fit(X_train, y_train)
 for params, score in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"]):

@@ -383,15 +383,31 @@ def test_both_terms_off_adds_nothing():
     assert GenerativeMatching().has_extra_terms()
 
 
-def test_evaluator_scores_a_new_draw(digits_small, digits):
+def test_evaluator_scores_a_new_draw(digits_small, digits, monkeypatch):
+    import condensekit.evaluation.evaluator as ev_mod
     from condensekit import CondensedEvaluator
 
     X, y = digits_small
     _, X_test, _, y_test = digits
     cond = _fit(X, y, ipc=1)
+    trained_on = []
+    real_train = ev_mod.train_network
+
+    def spy(net, X_train, y_train, **kw):
+        trained_on.append((X_train.clone(), y_train.clone()))
+        return real_train(net, X_train, y_train, **kw)
+
+    monkeypatch.setattr(ev_mod, "train_network", spy)
     ev = CondensedEvaluator(n_models=1, epochs=2, random_state=0, model__width=16)
     res = ev.evaluate(cond, X_test[:50], y_test[:50], n_per_class=4)
-    assert 0.0 <= res.mean <= 1.0
+    assert len(res.accuracies) == 1
+    ((X_used, y_used),) = trained_on  # the networks train on the draw of 4 per class
+    assert X_used.shape == (40, 1, 8, 8)
+    assert torch.bincount(y_used).tolist() == [4] * 10
+    X_draw, _ = cond.sample(n_per_class=4)
+    # the same samples, up to the evaluator's normalisation (one affine map for all pixels)
+    corr = np.corrcoef(X_used.numpy().ravel(), X_draw.ravel())[0, 1]
+    assert corr > 0.999
     dm = DatasetCondenser("dm", ipc=1, random_state=0, **FAST).fit(X, y)
     with pytest.raises(ValueError, match="n_per_class needs"):
         ev.evaluate(dm, X_test[:50], y_test[:50], n_per_class=4)

@@ -1,7 +1,8 @@
 """The condenser inside scikit-learn and imbalanced-learn tools, and their common checks."""
 
+import numpy as np
 import pytest
-from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler
@@ -33,29 +34,39 @@ def test_imblearn_pipeline_can_be_fitted_twice(digits):
 
 
 def test_grid_search_with_condensed_evaluator(digits_small):
-    X, y = digits_small
+    X, y = digits_small  # sorted by label
     search = GridSearchCV(
         DatasetCondenser("dm", ipc=1, random_state=0, **FAST),
         {"ipc": [1, 2], "strategy__lr_syn": [0.5, 1.0]},
         scoring=CondensedEvaluator(**QUICK_EVAL),
-        cv=2,
+        cv=StratifiedKFold(2, shuffle=True, random_state=0),
     )
     search.fit(X, y)
     assert len(search.cv_results_["params"]) == 4
-    assert 0.0 <= search.best_score_ <= 1.0
+    assert (search.cv_results_["mean_test_score"] > 0.3).all()  # chance is 0.1
+    assert search.best_score_ == search.cv_results_["mean_test_score"].max()
     assert search.best_estimator_.X_syn_.shape[0] == 10 * search.best_params_["ipc"]
 
 
-def test_cross_val_score(digits_small):
-    X, y = digits_small
-    scores = cross_val_score(
-        DatasetCondenser("random", ipc=2, random_state=0, verbose=0),
-        X,
-        y,
-        scoring=CondensedEvaluator(**QUICK_EVAL),
-        cv=3,
-    )
-    assert scores.shape == (3,) and ((scores >= 0) & (scores <= 1)).all()
+def test_cross_val_score_needs_stratified_folds_on_sorted_labels(digits_small):
+    X, y = digits_small  # sorted by label
+
+    def scores(cv):
+        return cross_val_score(
+            DatasetCondenser("random", ipc=2, random_state=0, verbose=0),
+            X,
+            y,
+            scoring=CondensedEvaluator(**QUICK_EVAL),
+            cv=cv,
+        )
+
+    stratified = scores(StratifiedKFold(3, shuffle=True, random_state=0))
+    assert stratified.shape == (3,) and (stratified > 0.3).all()
+    # an integer cv is plain KFold for a condenser (not a classifier): folds miss whole
+    # classes, as the user guide warns
+    plain = scores(3)
+    np.testing.assert_array_equal(plain, scores(KFold(3)))
+    assert plain.mean() < stratified.mean() - 0.2
 
 
 def test_sklearn_pipeline_with_condenser_last(digits):
@@ -109,6 +120,8 @@ def test_sklearn_check_estimator(method):
     assert sum(r["status"] == "passed" for r in results) >= 25
 
 
+#: imbalanced-learn sampler checks; the ones a condenser fails on purpose give the reason, the
+#: error they raise and its message, so a failure for any other cause is not mistaken for it.
 IMBLEARN_CHECKS = {
     "check_target_type": None,
     "check_samplers_one_label": None,
@@ -116,14 +129,28 @@ IMBLEARN_CHECKS = {
     "check_samplers_sampling_strategy_fit_resample": None,
     "check_samplers_preserve_dtype": None,
     "check_samplers_2d_target": None,
-    "check_samplers_fit": "imbalanced-learn samplers expose sampling_strategy_; the budget of "
-    "a condenser is ipc, so there is no sampling_strategy_",
-    "check_samplers_list": "list input gives numpy arrays back (DESIGN.md: transform returns "
-    "numpy arrays), not lists",
-    "check_samplers_multiclass_ova": "one-hot (one-vs-all) targets are not class labels; y must "
-    "be one-dimensional",
-    "check_sampler_get_feature_names_out": "condensed samples are not features of the input, "
-    "so there are no output feature names",
+    "check_samplers_fit": (
+        "imbalanced-learn samplers expose sampling_strategy_; the budget of a condenser is ipc, "
+        "so there is no sampling_strategy_",
+        AssertionError,
+        "No fitted attribute sampling_strategy_",
+    ),
+    "check_samplers_list": (
+        "list input gives numpy arrays back (DESIGN.md: transform returns numpy arrays), not "
+        "lists; the check's bare assert has no message (the arrays are tested below)",
+        AssertionError,
+        "^$",
+    ),
+    "check_samplers_multiclass_ova": (
+        "one-hot (one-vs-all) targets are not class labels; y must be one-dimensional",
+        ValueError,
+        "y must be a one-dimensional array of labels",
+    ),
+    "check_sampler_get_feature_names_out": (
+        "condensed samples are not features of the input, so there are no output feature names",
+        AttributeError,
+        "no attribute 'get_feature_names_out'",
+    ),
 }
 
 
@@ -135,9 +162,20 @@ def test_imblearn_sampler_checks(check_name):
 
     est = DatasetCondenser("dm", ipc=1, max_iter=2, verbose=0, random_state=0)
     check = getattr(checks, check_name)
-    reason = IMBLEARN_CHECKS[check_name]
-    if reason is None:
+    expected = IMBLEARN_CHECKS[check_name]
+    if expected is None:
         check("DatasetCondenser", est)
     else:
-        with pytest.raises((AssertionError, ValueError, AttributeError)):
+        _, error, match = expected
+        with pytest.raises(error, match=match):
             check("DatasetCondenser", est)
+
+
+def test_list_input_is_resampled_to_numpy_arrays():
+    rows = np.random.default_rng(0).normal(size=(40, 3))
+    labels = [0, 1] * 20
+    X_res, y_res = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit_resample(
+        rows.tolist(), labels
+    )
+    assert isinstance(X_res, np.ndarray) and isinstance(y_res, np.ndarray)
+    assert X_res.shape == (4, 3) and sorted(y_res.tolist()) == [0, 0, 1, 1]
