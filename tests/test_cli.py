@@ -176,3 +176,29 @@ def test_budgets_follow_the_measured_settings():
     assert budget_settings("paper", "dm", "cifar10", 50)["max_iter"] == 20000
     with pytest.raises(ValueError, match="budget"):
         budget_settings("huge", "dm", "digits", 1)
+
+
+def test_markdown_table_summarises_seeds_and_networks():
+    from condensekit.benchmark import markdown_table
+
+    def cell(method, seed, mean, std, ipc=1):
+        return {
+            "dataset": "digits",
+            "ipc": ipc,
+            "method": method,
+            "seed": seed,
+            "acc_mean": mean,
+            "acc_std": std,
+        }
+
+    rows = [
+        cell("dm", 0, 0.80, 0.05),
+        cell("dm", 1, 0.90, 0.01),  # two seeds: mean and std over the seeds' means
+        cell("random", 0, 0.60, 0.02),  # one seed: std over its networks
+        cell("random", 0, 0.70, 0.03, ipc=10),
+    ]
+    lines = markdown_table(rows).splitlines()
+    assert lines[0] == "| dataset | ipc | dm | random |"
+    assert lines[2] == "| digits | 1 | 85.00 ± 5.00 (2 seeds) | 60.00 ± 2.00 |"
+    assert lines[3] == "| digits | 10 | - | 70.00 ± 3.00 |"
+    assert len(lines) == 4

@@ -1,5 +1,6 @@
 """Networks: sizes, interface, generator-driven initialisation, registry."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -89,3 +90,24 @@ def test_registry_refuses_duplicates_and_lists_names():
     with pytest.raises(ValueError, match=r"Unknown thing 'b'; expected one of \['a'\]"):
         reg.get("b")
     assert "convnet" in MODELS
+
+
+@pytest.mark.parametrize("method", ["dm", "dc"])
+def test_condenser_and_evaluator_take_a_torchvision_model(digits_small, method):
+    from condensekit import CondensedEvaluator, DatasetCondenser
+
+    from .conftest import FAST
+
+    X, y = digits_small
+    params = {k: v for k, v in FAST.items() if not k.startswith("model__")}
+    params |= {"max_iter": 2, "strategy__batch_real": 4}
+    cond = DatasetCondenser(method, ipc=1, model="resnet18", random_state=0, **params).fit(X, y)
+    X_syn, y_syn = cond.transform()
+    assert X_syn.shape == (10, 8, 8) and np.isfinite(X_syn).all()
+    assert y_syn.tolist() == list(range(10))
+    assert cond.history_.shape == (2,) and np.isfinite(cond.history_).all()
+    assert (cond.history_ > 0).all()  # a matching loss was computed through the resnet
+    res = CondensedEvaluator(n_models=1, epochs=2, model="resnet18", random_state=0).evaluate(
+        cond, X, y
+    )
+    assert res.model == "resnet18" and len(res.accuracies) == 1
