@@ -29,7 +29,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import describe, load, run_cell_in_subprocess, table, write_report
+from _common import describe, load, previous_cells, run_or_reuse, table, write_report
 
 from condensekit.benchmark import BUDGETS as PACKAGE_BUDGETS
 from condensekit.benchmark import budget_settings
@@ -230,9 +230,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--speed-iterations", type=int, default=2)
     parser.add_argument("--speed-batch-real", type=int, default=64)
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the cells already in --out and skip the ones this run would repeat",
+    )
     args = parser.parse_args(argv)
 
-    rows: list[dict] = []
+    done = previous_cells(args.out) if args.resume else []
+    rows: list[dict] = list(done)
     if not args.speed_only:
         for dataset in args.datasets:
             for ipc in args.ipc or ([1, 10] if dataset == "digits" else [1]):
@@ -248,7 +254,9 @@ def main(argv: list[str] | None = None) -> None:
                         "device": args.device,
                         "data_root": args.data_root,
                     }
-                    row = run_cell_in_subprocess(spec)
+                    row, reused = run_or_reuse(spec, done)
+                    if reused:
+                        continue
                     rows.append(row)
                     print(describe(row), flush=True)
                     write_report(args.out, rows)
