@@ -7,11 +7,13 @@ memory is its own: ``python benchmarks/_common.py '<json spec>'`` prints the cel
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import resource
 import subprocess
 import sys
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +211,75 @@ def run_or_reuse(spec: dict, done: list[dict]) -> tuple[dict, bool]:
         if same_cell(row, spec):
             return row, True
     return run_cell_in_subprocess(spec), False
+
+
+def add_run_arguments(
+    parser: argparse.ArgumentParser, out: str, seeds: Sequence[int] = (0,), n_models: int = 5
+) -> None:
+    """The options every script shares: seeds, evaluator networks, device, data, output, resume."""
+    parser.add_argument("--seeds", nargs="+", type=int, default=list(seeds))
+    parser.add_argument("--n-models", type=int, default=n_models)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--out", default=out)
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the cells already in --out and skip the ones this run would repeat",
+    )
+
+
+def parse_set(items: Sequence[str]) -> dict:
+    """``--set key=json`` items as condenser keyword arguments."""
+    settings = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set needs key=value, got {item!r}")
+        settings[key] = json.loads(value)
+    return settings
+
+
+def cell_spec(
+    args: argparse.Namespace,
+    dataset: str,
+    method: str,
+    ipc: int,
+    seed: int,
+    settings: dict,
+    **extra,
+) -> dict:
+    """The spec of one cell (see :func:`run_cell`) with the shared options of ``args``."""
+    return {
+        "dataset": dataset,
+        "method": method,
+        "ipc": ipc,
+        "settings": settings,
+        "budget": args.budget,
+        "seed": seed,
+        "n_models": args.n_models,
+        "device": args.device,
+        "data_root": args.data_root,
+        **extra,
+    }
+
+
+def run_cells(specs: Iterable[dict], out: str | Path, resume: bool) -> list[dict]:
+    """Run every cell of ``specs`` (each in its own process), writing ``out`` after each one.
+
+    With ``resume`` the cells already in ``out`` are kept, and a spec that matches one of them
+    (:func:`same_cell`) is skipped. Returns all the cells, kept and new.
+    """
+    done = previous_cells(out) if resume else []
+    rows = list(done)
+    for spec in specs:
+        row, reused = run_or_reuse(spec, done)
+        if reused:
+            continue
+        rows.append(row)
+        print(describe(row), flush=True)
+        write_report(out, rows)
+    return rows
 
 
 def describe(row: dict) -> str:

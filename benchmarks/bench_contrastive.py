@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 
-from _common import describe, run_cell_in_subprocess, table, write_report
+from _common import add_run_arguments, cell_spec, run_cells, table, write_report
 
 #: Quick budget (CPU) by ipc; the rest is the library default (paper settings).
 BUDGETS = {
@@ -39,34 +39,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="+", default=["random", "dc", "dcc"])
     parser.add_argument("--ipc", nargs="+", type=int, default=[1, 10])
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="quick")
-    parser.add_argument("--n-models", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--data-root", default=None)
-    parser.add_argument("--out", default="benchmarks/results/contrastive.json")
+    add_run_arguments(parser, out="benchmarks/results/contrastive.json")
     args = parser.parse_args(argv)
 
-    rows = []
-    for ipc in args.ipc:
-        for method in args.methods:
-            settings = {} if method == "random" else dict(BUDGETS[args.budget][ipc])
-            if method in ("dsa", "dsa_dcc"):
-                settings["augment__flip"] = False
-            spec = {
-                "dataset": "mnist_on_cifar",
-                "method": method,
-                "ipc": ipc,
-                "settings": settings,
-                "budget": args.budget,
-                "seed": args.seed,
-                "n_models": args.n_models,
-                "device": args.device,
-                "data_root": args.data_root,
-            }
-            row = run_cell_in_subprocess(spec)
-            rows.append(row)
-            print(describe(row), flush=True)
-            write_report(args.out, rows)
+    def settings(method: str, ipc: int) -> dict:
+        out = {} if method == "random" else dict(BUDGETS[args.budget][ipc])
+        if method in ("dsa", "dsa_dcc"):
+            out["augment__flip"] = False
+        return out
+
+    specs = (
+        cell_spec(args, "mnist_on_cifar", method, ipc, seed, settings(method, ipc))
+        for ipc in args.ipc
+        for seed in args.seeds
+        for method in args.methods
+    )
+    rows = run_cells(specs, args.out, args.resume)
     print(table(rows))
     write_report(args.out, rows)
     print(f"wrote {args.out}")

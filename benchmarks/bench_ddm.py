@@ -22,7 +22,7 @@ import argparse
 import json
 
 import numpy as np
-from _common import FLIP, describe, previous_cells, run_or_reuse, write_report
+from _common import FLIP, add_run_arguments, cell_spec, parse_set, run_cells, write_report
 from bench_dm import dm_settings
 
 VARIANTS = {
@@ -77,63 +77,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", nargs="+", default=["cifar10", "mnist"])
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--ipc", type=int, default=10)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--budget", choices=["quick", "paper"], default="quick")
-    parser.add_argument("--n-models", type=int, default=5)
     parser.add_argument(
         "--max-iter",
         type=int,
         default=None,
         help="outer iterations of every variant (default: budget's)",
     )
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--data-root", default=None)
     parser.add_argument(
         "--set", nargs="*", default=[], help="extra ddm settings, e.g. strategy__style_weight=3e3"
     )
-    parser.add_argument("--out", default="benchmarks/results/ddm.json")
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="keep the cells already in --out and skip the ones this run would repeat",
-    )
+    add_run_arguments(parser, out="benchmarks/results/ddm.json", seeds=[0, 1, 2])
     args = parser.parse_args(argv)
-    extra = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        extra[key] = json.loads(value)
+    extra = parse_set(args.set)
 
-    done = previous_cells(args.out) if args.resume else []
-    rows = list(done)
-    for dataset in args.datasets:
-        for seed in args.seeds:
-            for label in args.variants:
-                method, variant = VARIANTS[label]
-                settings = dm_settings(args.budget, dataset, args.ipc)
-                settings["augment__flip"] = FLIP[dataset]
-                if args.max_iter is not None:
-                    settings["max_iter"] = args.max_iter
-                settings |= variant
-                if method == "ddm":
-                    settings |= extra
-                spec = {
-                    "dataset": dataset,
-                    "method": method,
-                    "label": label,
-                    "ipc": args.ipc,
-                    "settings": settings,
-                    "budget": args.budget,
-                    "seed": seed,
-                    "n_models": args.n_models,
-                    "device": args.device,
-                    "data_root": args.data_root,
-                }
-                row, reused = run_or_reuse(spec, done)
-                if reused:
-                    continue
-                rows.append(row)
-                print(describe(row), flush=True)
-                write_report(args.out, rows)
+    def settings(dataset: str, label: str) -> dict:
+        method, variant = VARIANTS[label]
+        out = dm_settings(args.budget, dataset, args.ipc)
+        out["augment__flip"] = FLIP[dataset]
+        if args.max_iter is not None:
+            out["max_iter"] = args.max_iter
+        out |= variant
+        return out | extra if method == "ddm" else out
+
+    specs = (
+        cell_spec(
+            args, dataset, VARIANTS[label][0], args.ipc, seed, settings(dataset, label), label=label
+        )
+        for dataset in args.datasets
+        for seed in args.seeds
+        for label in args.variants
+    )
+    rows = run_cells(specs, args.out, args.resume)
     print(summary(rows))
     write_report(args.out, rows)
     print(f"wrote {args.out}")

@@ -19,7 +19,16 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import FLIP, describe, load, run_cell_in_subprocess, table, write_report
+from _common import (
+    FLIP,
+    add_run_arguments,
+    cell_spec,
+    load,
+    previous_cells,
+    run_cells,
+    table,
+    write_report,
+)
 
 from condensekit.benchmark import BUDGETS as PACKAGE_BUDGETS
 
@@ -111,40 +120,26 @@ def main(argv: list[str] | None = None) -> None:
         help="default: 1 10 for digits and MNIST, 10 for CIFAR-10",
     )
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="quick")
-    parser.add_argument("--n-models", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--data-root", default=None)
-    parser.add_argument("--out", default="benchmarks/results/dm.json")
+    add_run_arguments(parser, out="benchmarks/results/dm.json")
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--no-speed", action="store_true")
     args = parser.parse_args(argv)
 
-    rows: list[dict] = []
+    def settings(dataset: str, method: str, ipc: int) -> dict:
+        if method == "random":
+            return {}
+        return dm_settings(args.budget, dataset, ipc) | {"augment__flip": FLIP[dataset]}
+
+    rows: list[dict] = previous_cells(args.out) if args.resume else []
     if not args.speed_only:
-        for dataset in args.datasets:
-            ipcs = args.ipc or ([10] if dataset == "cifar10" else [1, 10])
-            for ipc in ipcs:
-                for method in args.methods:
-                    settings = {}
-                    if method != "random":
-                        settings = dm_settings(args.budget, dataset, ipc)
-                        settings["augment__flip"] = FLIP[dataset]
-                    spec = {
-                        "dataset": dataset,
-                        "method": method,
-                        "ipc": ipc,
-                        "settings": settings,
-                        "budget": args.budget,
-                        "seed": args.seed,
-                        "n_models": args.n_models,
-                        "device": args.device,
-                        "data_root": args.data_root,
-                    }
-                    row = run_cell_in_subprocess(spec)
-                    rows.append(row)
-                    print(describe(row), flush=True)
-                    write_report(args.out, rows)
+        specs = (
+            cell_spec(args, dataset, method, ipc, seed, settings(dataset, method, ipc))
+            for dataset in args.datasets
+            for ipc in args.ipc or ([10] if dataset == "cifar10" else [1, 10])
+            for seed in args.seeds
+            for method in args.methods
+        )
+        rows = run_cells(specs, args.out, args.resume)
         print(table(rows))
     speed = None if args.no_speed else dm_iteration_cost(args.data_root, args.device)
     if speed:

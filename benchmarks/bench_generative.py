@@ -26,10 +26,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
-from _common import FLIP, describe, previous_cells, run_or_reuse, write_report
+from _common import FLIP, add_run_arguments, cell_spec, parse_set, run_cells, write_report
 from bench_dm import BUDGETS as DM_BUDGETS
 from bench_dm import dm_settings
 
@@ -89,9 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--ipc", type=int, default=10)
     parser.add_argument("--draws", nargs="*", type=int, default=[50])
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--budget", choices=sorted(DM_BUDGETS), default="quick")
-    parser.add_argument("--n-models", type=int, default=5)
     parser.add_argument(
         "--max-iter",
         type=int,
@@ -105,59 +102,42 @@ def main(argv: list[str] | None = None) -> None:
         choices=[k for k, (m, _) in VARIANTS.items() if m == "generative"],
         help="generative variants also scored on the --draws sizes",
     )
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--data-root", default=None)
     parser.add_argument(
         "--set", nargs="*", default=[], help="extra generative settings, e.g. strategy__lr_syn=3e-3"
     )
-    parser.add_argument("--out", default="benchmarks/results/generative.json")
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="keep the cells already in --out and skip the ones this run would repeat",
-    )
+    add_run_arguments(parser, out="benchmarks/results/generative.json", seeds=[0, 1, 2])
     args = parser.parse_args(argv)
-    extra = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        extra[key] = json.loads(value)
+    extra = parse_set(args.set)
 
-    done = previous_cells(args.out) if args.resume else []
-    rows = list(done)
-    for dataset in args.datasets:
-        for seed in args.seeds:
-            for label in args.variants:
-                method, variant = VARIANTS[label]
-                if method == "random":
-                    settings = {}
-                elif method == "dm":
-                    settings = dm_settings(args.budget, dataset, args.ipc)
-                else:
-                    settings = generative_settings(args.budget, dataset) | extra
-                if method != "random":
-                    settings["augment__flip"] = FLIP[dataset]
-                    if args.max_iter is not None:
-                        settings["max_iter"] = args.max_iter
-                settings |= variant
-                spec = {
-                    "dataset": dataset,
-                    "method": method,
-                    "label": label,
-                    "ipc": args.ipc,
-                    "settings": settings,
-                    "budget": args.budget,
-                    "seed": seed,
-                    "n_models": args.n_models,
-                    "device": args.device,
-                    "data_root": args.data_root,
-                    "draws": args.draws if label in args.draw_variants else [],
-                }
-                row, reused = run_or_reuse(spec, done)
-                if reused:
-                    continue
-                rows.append(row)
-                print(describe(row), flush=True)
-                write_report(args.out, rows)
+    def settings(dataset: str, label: str) -> dict:
+        method, variant = VARIANTS[label]
+        if method == "random":
+            return {}
+        if method == "dm":
+            out = dm_settings(args.budget, dataset, args.ipc)
+        else:
+            out = generative_settings(args.budget, dataset) | extra
+        out["augment__flip"] = FLIP[dataset]
+        if args.max_iter is not None:
+            out["max_iter"] = args.max_iter
+        return out | variant
+
+    specs = (
+        cell_spec(
+            args,
+            dataset,
+            VARIANTS[label][0],
+            args.ipc,
+            seed,
+            settings(dataset, label),
+            label=label,
+            draws=args.draws if label in args.draw_variants else [],
+        )
+        for dataset in args.datasets
+        for seed in args.seeds
+        for label in args.variants
+    )
+    rows = run_cells(specs, args.out, args.resume)
     print(summary(rows))
     write_report(args.out, rows)
     print(f"wrote {args.out}")

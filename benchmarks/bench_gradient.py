@@ -29,7 +29,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import describe, load, previous_cells, run_or_reuse, table, write_report
+from _common import (
+    add_run_arguments,
+    cell_spec,
+    load,
+    previous_cells,
+    run_cells,
+    table,
+    write_report,
+)
 
 from condensekit.benchmark import BUDGETS as PACKAGE_BUDGETS
 from condensekit.benchmark import budget_settings
@@ -221,45 +229,25 @@ def main(argv: list[str] | None = None) -> None:
         "--ipc", nargs="+", type=int, default=None, help="default: 1 10 for digits, 1 for MNIST"
     )
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="quick")
-    parser.add_argument("--n-models", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--data-root", default=None)
-    parser.add_argument("--out", default="benchmarks/results/gradient.json")
+    add_run_arguments(parser, out="benchmarks/results/gradient.json")
     parser.add_argument("--speed", action="store_true", help="also time outer iterations")
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--speed-iterations", type=int, default=2)
     parser.add_argument("--speed-batch-real", type=int, default=64)
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="keep the cells already in --out and skip the ones this run would repeat",
-    )
     args = parser.parse_args(argv)
 
-    done = previous_cells(args.out) if args.resume else []
-    rows: list[dict] = list(done)
+    rows: list[dict] = previous_cells(args.out) if args.resume else []
     if not args.speed_only:
-        for dataset in args.datasets:
-            for ipc in args.ipc or ([1, 10] if dataset == "digits" else [1]):
-                for method in args.methods:
-                    spec = {
-                        "dataset": dataset,
-                        "method": method,
-                        "ipc": ipc,
-                        "settings": settings_for(args.budget, dataset, ipc, method),
-                        "budget": args.budget,
-                        "seed": args.seed,
-                        "n_models": args.n_models,
-                        "device": args.device,
-                        "data_root": args.data_root,
-                    }
-                    row, reused = run_or_reuse(spec, done)
-                    if reused:
-                        continue
-                    rows.append(row)
-                    print(describe(row), flush=True)
-                    write_report(args.out, rows)
+        specs = (
+            cell_spec(
+                args, dataset, method, ipc, seed, settings_for(args.budget, dataset, ipc, method)
+            )
+            for dataset in args.datasets
+            for ipc in args.ipc or ([1, 10] if dataset == "digits" else [1])
+            for seed in args.seeds
+            for method in args.methods
+        )
+        rows = run_cells(specs, args.out, args.resume)
         print(table(rows))
     timing = None
     if args.speed or args.speed_only:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import argparse
 
-from _common import describe, previous_cells, run_or_reuse, write_report
+from _common import add_run_arguments, cell_spec, run_cells, write_report
 
 from condensekit.benchmark import budget_settings, markdown_table
 
@@ -42,42 +42,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--datasets", nargs="+", default=["digits"])
     parser.add_argument("--ipc", nargs="+", type=int, default=[1, 10, 50])
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--budget", choices=["quick", "paper"], default="quick")
-    parser.add_argument("--n-models", type=int, default=5)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--data-root", default=None)
-    parser.add_argument("--out", default="benchmarks/results/selection.json")
-    parser.add_argument(
-        "--resume",
-        action="store_true",
-        help="keep the cells already in --out and skip the ones this run would repeat",
-    )
+    add_run_arguments(parser, out="benchmarks/results/selection.json")
     args = parser.parse_args(argv)
 
-    done = previous_cells(args.out) if args.resume else []
-    rows = list(done)
-    for dataset in args.datasets:
-        for ipc in args.ipc:
-            for seed in args.seeds:
-                for method in args.methods:
-                    spec = {
-                        "dataset": dataset,
-                        "method": method,
-                        "ipc": ipc,
-                        "settings": settings_for(args.budget, dataset, method, ipc),
-                        "budget": args.budget,
-                        "seed": seed,
-                        "n_models": args.n_models,
-                        "device": args.device,
-                        "data_root": args.data_root,
-                    }
-                    row, reused = run_or_reuse(spec, done)
-                    if reused:
-                        continue
-                    rows.append(row)
-                    print(describe(row), flush=True)
-                    write_report(args.out, rows)
+    specs = (
+        cell_spec(args, dataset, method, ipc, seed, settings_for(args.budget, dataset, method, ipc))
+        for dataset in args.datasets
+        for ipc in args.ipc
+        for seed in args.seeds
+        for method in args.methods
+    )
+    rows = run_cells(specs, args.out, args.resume)
     print(markdown_table(rows))
     write_report(args.out, rows)
     print(f"wrote {args.out}")

@@ -1,0 +1,103 @@
+"""The benchmark scripts' shared runner: options, resuming, and which finished cells match."""
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+SCRIPTS = [
+    "bench_contrastive",
+    "bench_ddm",
+    "bench_dm",
+    "bench_generative",
+    "bench_gradient",
+    "bench_selection",
+]
+
+
+@pytest.fixture
+def common(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    return importlib.import_module("_common")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_script_shares_the_run_options(common, script, capsys):
+    module = importlib.import_module(script)
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(["--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    for option in ("--seeds", "--n-models", "--device", "--data-root", "--out", "--resume"):
+        assert option in text, (script, option)
+
+
+def _fake_run(calls):
+    def run(spec):
+        calls.append(spec)
+        return {
+            **{k: spec[k] for k in ("dataset", "method", "ipc", "seed")},
+            "label": spec.get("label", spec["method"]),
+            "settings": {
+                "ipc": spec["ipc"],
+                "random_state": spec["seed"],
+                "device": spec["device"],
+                **spec["settings"],
+            },
+            "accuracies": [0.5] * spec["n_models"],
+            "acc_mean": 0.5,
+            "acc_std": 0.0,
+            "eval_epochs": 300,
+            "fit_time_s": 1.0,
+            "eval_time_s": 1.0,
+            "peak_rss_mib": 1.0,
+            "device": "cpu",
+            **({"draws": {str(n): {} for n in spec["draws"]}} if spec.get("draws") else {}),
+        }
+
+    return run
+
+
+def test_resume_skips_finished_cells_and_runs_changed_ones(common, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    out = tmp_path / "cells.json"
+
+    def spec(seed, draws=(), **settings):
+        return {
+            "dataset": "digits",
+            "method": "generative",
+            "label": "generative",
+            "ipc": 10,
+            "settings": {"max_iter": 5, **settings},
+            "budget": "quick",
+            "seed": seed,
+            "n_models": 3,
+            "device": "cpu",
+            "data_root": None,
+            "draws": list(draws),
+        }
+
+    rows = common.run_cells([spec(0), spec(1)], out, resume=False)
+    assert len(rows) == 2 and len(calls) == 2
+    # the same cells again: nothing runs, both are kept
+    rows = common.run_cells([spec(0), spec(1)], out, resume=True)
+    assert len(rows) == 2 and len(calls) == 2
+    # another setting, other draw sizes or another evaluator are other cells
+    rows = common.run_cells(
+        [spec(0, max_iter=6), spec(0, draws=[50]), {**spec(1), "n_models": 5}], out, resume=True
+    )
+    assert len(calls) == 5 and len(rows) == 5
+    assert common.previous_cells(out) == rows
+    # without --resume the file holds only this run's cells
+    assert len(common.run_cells([spec(2)], out, resume=False)) == 1
+
+
+def test_set_options_are_json(common):
+    assert common.parse_set(["strategy__lr_syn=3e-3", "augment__flip=false"]) == {
+        "strategy__lr_syn": 3e-3,
+        "augment__flip": False,
+    }
+    with pytest.raises(SystemExit, match="key=value"):
+        common.parse_set(["strategy__lr_syn"])
