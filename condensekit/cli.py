@@ -141,10 +141,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         device=args.device,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
-    ).evaluate(condensed, X_test, y_test)
+    ).evaluate(condensed, X_test, y_test, n_per_class=args.n_per_class)
+    drawn = "" if args.n_per_class is None else f", {args.n_per_class} drawn per class"
     print(
         f"{args.set_file}: {100 * res.mean:.2f} ± {100 * res.std:.2f} % test accuracy "
-        f"({args.n_models} networks, {args.epochs} epochs, {res.time:.1f} s)"
+        f"({args.n_models} networks, {args.epochs} epochs{drawn}, {res.time:.1f} s)"
     )
     if args.json:
         report = {
@@ -158,6 +159,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             "epochs": args.epochs,
             "n_models": args.n_models,
             "seed": args.seed,
+            "n_per_class": args.n_per_class,
         }
         Path(args.json).write_text(json.dumps(report, indent=2))
         print(f"wrote {args.json}")
@@ -272,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--n-models", type=_positive_int, default=5, help="networks trained (5)")
     p.add_argument("--epochs", type=_positive_int, default=300, help="epochs per network (300)")
     p.add_argument("--seed", type=int, default=0, help="evaluator random_state (0)")
+    p.add_argument(
+        "--n-per-class",
+        type=_positive_int,
+        default=None,
+        help="a generative set only: draw this many per class from its generator and score "
+        "that draw instead of the saved set",
+    )
     p.add_argument("--json", default=None, help="also write the result as JSON here")
     common(p)
     p.set_defaults(run=_cmd_evaluate)

@@ -36,7 +36,7 @@ from .methods import METHODS, list_methods
 from .models import build_model, resolve_model_name
 from .models.generators import count_parameters
 from .strategies.base import FitContext, Method, RealData
-from .strategies.generative import codes_per_class, draw
+from .strategies.generative import codes_per_class, draw, sample_generator
 
 logger = logging.getLogger("condensekit")
 
@@ -425,16 +425,15 @@ class DatasetCondenser(BaseCondenser):
         y : numpy.ndarray
             Their labels, grouped by class.
         """
-        fitted_ipc = int(self.latent_codes_.shape[1])  # not self.ipc, which set_params may change
-        n = fitted_ipc if n_per_class is None else n_per_class
-        if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
-            raise InvalidParameterError(
-                f"n_per_class must be a positive int or None, got {n_per_class!r}."
-            )
+        # None is the fitted ipc (the codes' second axis), not self.ipc, which set_params may change
         seed = None if random_state is None else seed_from_random_state(random_state)
-        z, y_idx = codes_per_class(
-            self.latent_codes_, int(n), seed, extra_seed=derived_seed(self.seed_, 2)
+        X_norm, y_idx = sample_generator(
+            self.generator_, self.latent_codes_, n_per_class, seed, self.extra_codes_seed_
         )
-        X_norm = draw(self.generator_, z, y_idx)
         X = self.input_layout_.to_user(self.normalizer_.denormalize(X_norm))
         return X, self.classes_[y_idx.numpy()]
+
+    @property
+    def extra_codes_seed_(self) -> int:
+        """Seed of the codes that :meth:`sample` draws beyond the fitted set's own."""
+        return derived_seed(self.seed_, 2)

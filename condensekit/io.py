@@ -37,6 +37,8 @@ FORMAT = "condensekit.condensed-set"
 FORMAT_VERSION = 1
 
 _REQUIRED = ("metadata", "X", "y", "classes", "normalizer_mean", "normalizer_std")
+#: Prefix of the arrays that hold a generator's weights (``generator/<parameter name>``).
+_WEIGHT = "generator/"
 
 
 class CondensedFileError(ValueError):
@@ -63,6 +65,11 @@ class CondensedSet:
         Everything else: method, ipc, seed, parameters, package versions, value range...
     sample_indices : numpy.ndarray or None
         Rows of the training data that were kept (selection methods only).
+    generator : torch.nn.Module or None
+        The conditional generator (``method="generative"`` only), rebuilt from the registry and
+        the stored weights; :meth:`sample` draws from it.
+    latent_codes : numpy.ndarray or None
+        The set's latent codes, ``(n_classes, ipc, latent_dim)`` (``method="generative"``).
     """
 
     X: np.ndarray
@@ -72,6 +79,8 @@ class CondensedSet:
     input_layout: InputLayout
     metadata: dict = field(default_factory=dict)
     sample_indices: np.ndarray | None = None
+    generator: Any = None
+    latent_codes: np.ndarray | None = None
 
     @property
     def method(self) -> str:
@@ -92,6 +101,46 @@ class CondensedSet:
     def __iter__(self):
         """Unpack as ``X, y = load_condensed(path)``."""
         return iter((self.X, self.y))
+
+    def sample(
+        self, n_per_class: int | None = None, random_state: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Draw samples of every class from the saved generator, exactly as the fitted
+        condenser's :meth:`~condensekit.DatasetCondenser.sample` does.
+
+        Parameters
+        ----------
+        n_per_class : int or None, default=None
+            Samples per class; ``None`` is the saved ``ipc`` (the stored set itself).
+        random_state : int or None, default=None
+            ``None``: the set's own codes, then the same further codes as the condenser. An
+            int: fresh codes from it.
+
+        Returns
+        -------
+        X, y : numpy.ndarray
+            Samples in the original layout and value scale, and their labels.
+        """
+        import torch
+
+        from ._torch_utils import seed_from_random_state
+        from .strategies.generative import sample_generator
+
+        if self.generator is None:
+            raise AttributeError(
+                f"This set was made by method={self.method!r}; only a generative set can draw "
+                "new samples."
+            )
+        seed = None if random_state is None else seed_from_random_state(random_state)
+        X_norm, y_idx = sample_generator(
+            self.generator,
+            torch.from_numpy(self.latent_codes),
+            n_per_class,
+            seed,
+            int(self.metadata["generator"]["extra_codes_seed"]),
+        )
+        X = self.input_layout.to_user(self.normalizer.denormalize(X_norm))
+        return X, self.classes[y_idx.numpy()]
 
 
 def _jsonable(value: Any) -> Any:
@@ -180,6 +229,17 @@ def save_condensed(path: str | os.PathLike, condenser: Any) -> str:
     }
     if getattr(condenser, "sample_indices_", None) is not None:
         arrays["sample_indices"] = np.asarray(condenser.sample_indices_, dtype=np.int64)
+    net = getattr(condenser, "generator_", None)
+    if net is not None:  # the generator itself: its build spec, weights and the set's codes
+        metadata["generator"] = {
+            **_jsonable(net.build_spec),
+            "extra_codes_seed": int(condenser.extra_codes_seed_),
+            "weights": sorted(net.state_dict()),
+        }
+        arrays["metadata"] = np.array(json.dumps(metadata))
+        arrays["latent_codes"] = condenser.latent_codes_.detach().cpu().numpy()
+        for name, tensor in net.state_dict().items():
+            arrays[_WEIGHT + name] = tensor.detach().cpu().numpy()
     if arrays["X"].dtype.kind not in "biuf":
         raise ValueError(f"X_syn_ of dtype {arrays['X'].dtype} cannot be stored.")
     path = os.fspath(path)
@@ -287,6 +347,51 @@ def _problems(arrays: dict[str, np.ndarray], metadata: dict, layout: InputLayout
     return problems
 
 
+def _read_generator(path: str, arrays: dict[str, np.ndarray], metadata: dict):
+    """The saved generator (rebuilt from the registry, weights loaded) and the set's codes, or
+    ``(None, None)`` for a set without one; CondensedFileError when they do not fit together."""
+    spec = metadata.get("generator")
+    if spec is None:
+        return None, None
+    import torch
+
+    from .models.generators import GENERATORS, build_generator
+
+    try:
+        name = spec["name"]
+        if name not in GENERATORS:
+            raise ValueError(
+                f"the generator {name!r} is not registered here (known: {GENERATORS.names()})"
+            )
+        net = build_generator(
+            name,
+            tuple(int(v) for v in spec["out_shape"]),
+            int(spec["n_classes"]),
+            generator=torch.Generator(),
+            **dict(spec["kwargs"]),
+        )
+        state = net.state_dict()
+        if sorted(spec["weights"]) != sorted(state):
+            raise ValueError("its weight names do not match the generator's")
+        for key, value in state.items():
+            stored = arrays[_WEIGHT + key]
+            if stored.shape != tuple(value.shape) or stored.dtype.kind != "f":
+                raise ValueError(
+                    f"weight {key!r} is {stored.dtype} of shape {stored.shape}; floats of "
+                    f"shape {tuple(value.shape)} expected"
+                )
+            state[key] = torch.from_numpy(np.ascontiguousarray(stored, dtype=np.float32))
+        net.load_state_dict(state)
+        codes = np.ascontiguousarray(arrays["latent_codes"], dtype=np.float32)
+        expected = (int(spec["n_classes"]), int(metadata["ipc"]), net.latent_dim)
+        if codes.shape != expected:
+            raise ValueError(f"latent codes of shape {codes.shape}, {expected} expected")
+        int(spec["extra_codes_seed"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CondensedFileError(f"{path!r} has an unusable generator: {exc}") from None
+    return net.requires_grad_(False).eval(), codes
+
+
 def load_condensed(path: str | os.PathLike) -> CondensedSet:
     """Read a condensed set written by :func:`save_condensed` (no pickle, no code run).
 
@@ -321,6 +426,7 @@ def load_condensed(path: str | os.PathLike) -> CondensedSet:
     problems = _problems(arrays, metadata, layout)
     if problems:
         raise CondensedFileError(f"{path!r} is inconsistent: " + "; ".join(problems) + ".")
+    generator, codes = _read_generator(path, arrays, metadata)
     return CondensedSet(
         X=arrays["X"],
         y=arrays["y"],
@@ -329,4 +435,6 @@ def load_condensed(path: str | os.PathLike) -> CondensedSet:
         input_layout=layout,
         metadata=metadata,
         sample_indices=arrays.get("sample_indices"),
+        generator=generator,
+        latent_codes=codes,
     )

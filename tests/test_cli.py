@@ -33,6 +33,28 @@ def test_condense_evaluate_show_round_trip(tmp_path, capsys):
     assert shown.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_evaluate_a_new_draw_of_a_saved_generator(tmp_path, capsys):
+    out = tmp_path / "gen.npz"
+    argv = ["condense", "--data", "digits", "--method", "generative", "--ipc", "2"]
+    argv += ["--max-iter", "3", "--output", str(out), "--quiet"]
+    argv += ["--set", "strategy__width=16", "strategy__warmup_iter=5", "strategy__batch_real=8"]
+    assert main(argv) == 0
+    assert load_condensed(out).generator is not None
+    capsys.readouterr()
+    report = tmp_path / "eval.json"
+    argv = ["evaluate", str(out), "--test", "digits", "--n-models", "1", "--epochs", "5"]
+    assert main([*argv, "--n-per-class", "4", "--quiet", "--json", str(report)]) == 0
+    assert "4 drawn per class" in capsys.readouterr().out
+    assert json.loads(report.read_text())["n_per_class"] == 4
+
+    dm = tmp_path / "dm.npz"
+    argv = ["condense", "--data", "digits", "--method", "dm", "--ipc", "1", "--max-iter", "2"]
+    assert main([*argv, "--output", str(dm), "--quiet"]) == 0
+    argv = ["evaluate", str(dm), "--test", "digits", "--n-per-class", "4", "--quiet"]
+    assert main(argv) == 1
+    assert "n_per_class needs a set that can draw" in capsys.readouterr().err
+
+
 def test_condense_reads_an_npz_of_arrays(tmp_path, digits):
     X_train, _, y_train, _ = digits
     data = tmp_path / "data.npz"

@@ -200,6 +200,61 @@ def test_pickle_keeps_the_generator(digits_small):
     np.testing.assert_array_equal(back.sample(n_per_class=7)[0], cond.sample(n_per_class=7)[0])
 
 
+@pytest.mark.parametrize("rows", [False, True])
+def test_saved_generator_draws_what_the_condenser_draws(digits_small, tmp_path, rows):
+    from condensekit import load_condensed
+
+    X, y = digits_small
+    if rows:  # rows of features: the mlp generator
+        X = X.reshape(len(X), -1)
+    cond = _fit(X, y, ipc=2)
+    path = cond.save(tmp_path / "gen")
+    loaded = load_condensed(path)
+    assert type(loaded.generator) is type(cond.generator_)
+    np.testing.assert_array_equal(loaded.X, cond.transform()[0])
+    for n, seed in [(None, None), (1, None), (7, None), (3, 11)]:
+        got, want = loaded.sample(n, random_state=seed), cond.sample(n, random_state=seed)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+    assert loaded.metadata["condensed_size"]["values"] == sum(
+        p.numel() for p in loaded.generator.parameters()
+    )
+
+
+def test_a_saved_generator_that_does_not_fit_is_refused(digits_small, tmp_path):
+    import json
+
+    from condensekit import CondensedFileError, load_condensed
+
+    X, y = digits_small
+    good = _fit(X, y, ipc=2).save(tmp_path / "gen")
+    arrays = dict(np.load(good))
+    meta = json.loads(str(arrays["metadata"]))
+
+    def variant(name, metadata=None, **changes):
+        out = {**arrays, **changes}
+        if metadata is not None:
+            out["metadata"] = np.array(json.dumps(metadata))
+        np.savez(tmp_path / f"{name}.npz", **out)
+        return tmp_path / f"{name}.npz"
+
+    weight = next(k for k in arrays if k.startswith("generator/"))
+    cases = {
+        variant("unknown", {**meta, "generator": {**meta["generator"], "name": "evil"}}): (
+            "'evil' is not registered"
+        ),
+        variant("wide", **{weight: np.zeros((3, 3), dtype=np.float32)}): "of shape \\(3, 3\\)",
+        variant("codes", latent_codes=np.zeros((10, 5, 8), dtype=np.float32)): "latent codes",
+        variant("text", **{weight: np.full(arrays[weight].shape, "a")}): "is <U1",
+    }
+    for path, message in cases.items():
+        with pytest.raises(CondensedFileError, match=message):
+            load_condensed(path)
+    dm = DatasetCondenser("dm", ipc=1, random_state=0, **FAST).fit(X, y)
+    with pytest.raises(AttributeError, match="only a generative set"):
+        load_condensed(dm.save(tmp_path / "dm")).sample(3)
+
+
 def test_rows_use_the_mlp_generator_and_ipc_may_exceed_a_class(digits_small):
     X, y = digits_small  # ten samples per class
     rows = X.reshape(len(X), -1)

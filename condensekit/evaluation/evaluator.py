@@ -106,11 +106,17 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
             X_test,
         )
     if isinstance(condensed, CondensedSet):
+        X_syn, y_syn = condensed.X, condensed.y
         if n_per_class is not None:
-            raise ValueError("n_per_class needs a fitted generative condenser, not a saved set.")
+            if condensed.generator is None:
+                raise ValueError(
+                    "n_per_class needs a set that can draw new samples (a saved "
+                    f"method='generative' set); this one was made by {condensed.method!r}."
+                )
+            X_syn, y_syn = condensed.sample(n_per_class)
         return (
-            condensed.X,
-            condensed.y,
+            X_syn,
+            y_syn,
             condensed.classes,
             condensed.input_layout,
             condensed.normalizer,
@@ -249,7 +255,8 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
             For a pair of flat rows that should be read as images.
         n_per_class : int, optional
             Score ``condensed.sample(n_per_class)`` instead of the condensed set: a new draw
-            from a fitted ``method="generative"`` condenser, normalised like its set.
+            from a fitted ``method="generative"`` condenser or a saved generative set
+            (:class:`~condensekit.CondensedSet`), normalised like its set.
 
         Returns
         -------

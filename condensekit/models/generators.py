@@ -186,6 +186,12 @@ def build_generator(
         Where the generator lives.
     **kwargs
         ``latent_dim``, ``width``, ``embed_dim``.
+
+    Returns
+    -------
+    nn.Module
+        The generator, with a ``build_spec`` dict (``name``, ``out_shape``, ``n_classes``,
+        ``kwargs``) from which :func:`build_generator` makes the same architecture again.
     """
     factory = GENERATORS.get(name)
     with torch.random.fork_rng(devices=[]):  # module constructors draw from the global RNG
@@ -195,6 +201,13 @@ def build_generator(
     if isinstance(embedding, nn.Embedding):  # class codes on the scale of z ~ N(0, 1)
         with torch.no_grad():
             embedding.weight.normal_(0.0, 1.0, generator=generator)
+    # how to build it again (a saved condensed set rebuilds it and loads the weights)
+    net.build_spec = {
+        "name": name,
+        "out_shape": [int(v) for v in out_shape],
+        "n_classes": int(n_classes),
+        "kwargs": dict(kwargs),
+    }
     return net
 
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._torch_utils import derived_seed, make_generator
-from .._validation import NONE, Dynamic, Interval
+from .._validation import NONE, Dynamic, Interval, InvalidParameterError
 from ..models.generators import GENERATORS, build_generator, resolve_generator_name
 from .base import CondensedResult, FitContext, class_means
 from .distribution import DistributionMatching
@@ -92,6 +92,28 @@ def draw(
     finally:
         generator.train(was_training)
     return torch.cat(parts)
+
+
+def sample_generator(
+    generator: nn.Module,
+    codes: torch.Tensor,
+    n_per_class: int | None,
+    seed: int | None,
+    extra_seed: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Normalised samples of every class and their class indices, grouped by class.
+
+    ``n_per_class`` ``None`` is the set's ``ipc``; ``seed`` and ``extra_seed`` choose the codes
+    as in :func:`codes_per_class`. Shared by ``DatasetCondenser.sample`` and
+    ``CondensedSet.sample``, so a saved generator draws exactly what the fitted one draws.
+    """
+    n = codes.shape[1] if n_per_class is None else n_per_class
+    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+        raise InvalidParameterError(
+            f"n_per_class must be a positive int or None, got {n_per_class!r}."
+        )
+    z, y_idx = codes_per_class(codes, int(n), seed, extra_seed=extra_seed)
+    return draw(generator, z, y_idx), y_idx
 
 
 def mean_offdiagonal_cosine(vectors: torch.Tensor) -> torch.Tensor:
