@@ -117,8 +117,9 @@ class DatasetCondenser(BaseCondenser):
     generator_ : torch.nn.Module
         The learned conditional generator ``G(z, y)``, on the CPU (``method="generative"``
         only); :meth:`sample` draws from it.
-    latent_codes_ : torch.Tensor of shape (n_classes, ipc, latent_dim)
-        The latent codes of the condensed set (``method="generative"`` only).
+    latent_codes_ : torch.Tensor of shape (n_classes, n_codes, latent_dim)
+        The fitted latent codes (``method="generative"`` only): the set's ``ipc`` per class first,
+        then the further trained codes (``strategy__n_codes``).
     condensed_size_ : dict
         Size of the condensed artefact: ``"kind"`` (``"pixels"``, ``"generator"`` or
         ``"selection"``), ``"values"`` (learned or kept numbers), ``"bytes"`` (as float32) and
@@ -425,10 +426,16 @@ class DatasetCondenser(BaseCondenser):
         y : numpy.ndarray
             Their labels, grouped by class.
         """
-        # None is the fitted ipc (the codes' second axis), not self.ipc, which set_params may change
+        # None is the fitted ipc, not self.ipc, which set_params may change
+        fitted_ipc = len(self.y_syn_) // len(self.classes_)
         seed = None if random_state is None else seed_from_random_state(random_state)
         X_norm, y_idx = sample_generator(
-            self.generator_, self.latent_codes_, n_per_class, seed, self.extra_codes_seed_
+            self.generator_,
+            self.latent_codes_,
+            n_per_class,
+            fitted_ipc,
+            seed,
+            self.extra_codes_seed_,
         )
         X = self.input_layout_.to_user(self.normalizer_.denormalize(X_norm))
         return X, self.classes_[y_idx.numpy()]

@@ -69,7 +69,8 @@ class CondensedSet:
         The conditional generator (``method="generative"`` only), rebuilt from the registry and
         the stored weights; :meth:`sample` draws from it.
     latent_codes : numpy.ndarray or None
-        The set's latent codes, ``(n_classes, ipc, latent_dim)`` (``method="generative"``).
+        The fitted latent codes, ``(n_classes, n_codes, latent_dim)``, the set's ``ipc`` first
+        (``method="generative"``).
     """
 
     X: np.ndarray
@@ -136,6 +137,7 @@ class CondensedSet:
             self.generator,
             torch.from_numpy(self.latent_codes),
             n_per_class,
+            self.ipc,
             seed,
             int(self.metadata["generator"]["extra_codes_seed"]),
         )
@@ -383,9 +385,16 @@ def _read_generator(path: str, arrays: dict[str, np.ndarray], metadata: dict):
             state[key] = torch.from_numpy(np.ascontiguousarray(stored, dtype=np.float32))
         net.load_state_dict(state)
         codes = np.ascontiguousarray(arrays["latent_codes"], dtype=np.float32)
-        expected = (int(spec["n_classes"]), int(metadata["ipc"]), net.latent_dim)
-        if codes.shape != expected:
-            raise ValueError(f"latent codes of shape {codes.shape}, {expected} expected")
+        n_classes, ipc = int(spec["n_classes"]), int(metadata["ipc"])
+        if (
+            codes.ndim != 3
+            or codes.shape[::2] != (n_classes, net.latent_dim)
+            or codes.shape[1] < ipc
+        ):
+            raise ValueError(
+                f"latent codes of shape {codes.shape}, ({n_classes}, >= {ipc}, {net.latent_dim}) "
+                "expected"
+            )
         int(spec["extra_codes_seed"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise CondensedFileError(f"{path!r} has an unusable generator: {exc}") from None

@@ -200,14 +200,14 @@ def test_pickle_keeps_the_generator(digits_small):
     np.testing.assert_array_equal(back.sample(n_per_class=7)[0], cond.sample(n_per_class=7)[0])
 
 
-@pytest.mark.parametrize("rows", [False, True])
-def test_saved_generator_draws_what_the_condenser_draws(digits_small, tmp_path, rows):
+@pytest.mark.parametrize(("rows", "n_codes"), [(False, None), (True, None), (False, 5)])
+def test_saved_generator_draws_what_the_condenser_draws(digits_small, tmp_path, rows, n_codes):
     from condensekit import load_condensed
 
     X, y = digits_small
     if rows:  # rows of features: the mlp generator
         X = X.reshape(len(X), -1)
-    cond = _fit(X, y, ipc=2)
+    cond = _fit(X, y, ipc=2, strategy__n_codes=n_codes)
     path = cond.save(tmp_path / "gen")
     loaded = load_condensed(path)
     assert type(loaded.generator) is type(cond.generator_)
@@ -244,7 +244,8 @@ def test_a_saved_generator_that_does_not_fit_is_refused(digits_small, tmp_path):
             "'evil' is not registered"
         ),
         variant("wide", **{weight: np.zeros((3, 3), dtype=np.float32)}): "of shape \\(3, 3\\)",
-        variant("codes", latent_codes=np.zeros((10, 5, 8), dtype=np.float32)): "latent codes",
+        variant("few_codes", latent_codes=np.zeros((10, 1, 8), dtype=np.float32)): "latent codes",
+        variant("code_size", latent_codes=np.zeros((10, 2, 7), dtype=np.float32)): "latent codes",
         variant("text", **{weight: np.full(arrays[weight].shape, "a")}): "is <U1",
     }
     for path, message in cases.items():
@@ -273,30 +274,64 @@ def test_intra_term_needs_two_samples_per_class(digits_small):
     assert cond.transform()[0].shape == (10, 8, 8)
 
 
-@pytest.mark.parametrize(("fresh_per_class", "fresh"), [(None, 3), (0, 0), (2, 2)])
-def test_each_iteration_adds_fresh_codes_to_the_sets_own(fresh_per_class, fresh):
+@pytest.mark.parametrize(
+    ("fresh_per_class", "fresh", "n_codes"),
+    [(None, 3, 3), (0, 0, 3), (2, 2, 3), (2, 2, 6), (5, 5, 6)],
+)
+def test_each_iteration_adds_fresh_codes_to_the_sets_own(fresh_per_class, fresh, n_codes):
     from types import SimpleNamespace
 
     from condensekit.strategies.generative import GeneratorSet
 
     net = _gen((1, 8, 8), n_classes=4, latent_dim=8, width=16)
-    codes = torch.randn(4, 3, 8, generator=torch.Generator().manual_seed(1))
+    codes = torch.randn(4, n_codes, 8, generator=torch.Generator().manual_seed(1))
     ctx = SimpleNamespace(
         ipc=3, device=torch.device("cpu"), generator=torch.Generator().manual_seed(2)
     )
-    strategy = GenerativeMatching(fresh_per_class=fresh_per_class)
-    assert strategy.fresh(ctx) == fresh
-    gset = GeneratorSet(net, codes, strategy.fresh(ctx), ctx)
+    strategy = GenerativeMatching(fresh_per_class=fresh_per_class, n_codes=n_codes)
+    assert strategy.fresh(ctx) == fresh and strategy.codes_per_class(ctx) == n_codes
+    gset = GeneratorSet(net, codes, 3, strategy.fresh(ctx), ctx)
     (first, y1), (second, y2) = gset.samples(), gset.samples()
     per_class = 3 + fresh
     assert first.shape == (4 * per_class, 1, 8, 8)
     assert y1.tolist() == y2.tolist() == np.repeat(np.arange(4), per_class).tolist()
-    own = net(codes.reshape(-1, 8), torch.arange(4).repeat_interleave(3)).detach()
+    labels = torch.arange(4).repeat_interleave(n_codes)
+    with torch.no_grad():
+        trained = net(codes.reshape(-1, 8), labels).view(4, n_codes, 1, 8, 8)
     grouped = [t.detach().view(4, per_class, 1, 8, 8) for t in (first, second)]
-    for g in grouped:  # the set's codes come first in every class, every time
-        torch.testing.assert_close(g[:, :3].reshape(12, 1, 8, 8), own)
-    if fresh:  # and the fresh ones are new draws at every iteration
+    for g in grouped:
+        torch.testing.assert_close(g[:, :3], trained[:, :3])  # the set's codes first, always
+        bank = min(fresh, n_codes - 3)
+        for c in range(4):  # then distinct further trained codes of the class
+            chosen = [
+                next(j for j in range(3, n_codes) if torch.allclose(x, trained[c, j]))
+                for x in g[c, 3 : 3 + bank]
+            ]
+            assert len(set(chosen)) == bank
+    if fresh:  # and the fresh choice changes between iterations
         assert not torch.allclose(grouped[0][:, 3:], grouped[1][:, 3:])
+
+
+def test_further_codes_are_warmed_up_trained_and_drawn_first(digits):
+    X_train, _, y_train, _ = digits
+    settings = {**GEN_FAST, "ipc": 2, "random_state": 0, "strategy__warmup_iter": 150}
+    plain = _fit(X_train, y_train, **settings)
+    banked = _fit(X_train, y_train, **settings, strategy__n_codes=6)
+    assert banked.latent_codes_.shape == (10, 6, 8) and plain.latent_codes_.shape == (10, 2, 8)
+    assert banked.transform()[0].shape == (20, 8, 8)  # the set is still ipc per class
+    flat = X_train.reshape(len(X_train), -1)
+
+    def nearest_real(X):  # mean distance of samples to their nearest real image
+        d = ((X.reshape(len(X), -1)[:, None] - flat[None]) ** 2).sum(-1)
+        return float(np.sqrt(d.min(1)).mean())
+
+    # samples 3 to 6 of every class: warmed-up trained codes with n_codes=6, untrained ones else
+    extra = [
+        cond.sample(6)[0].reshape(10, 6, 8, 8)[:, 2:].reshape(-1, 8, 8) for cond in (plain, banked)
+    ]
+    assert nearest_real(extra[1]) < 0.75 * nearest_real(extra[0])
+    with pytest.raises(ValueError, match="strategy__n_codes=1 is below ipc=2"):
+        _fit(X_train, y_train, **settings, strategy__n_codes=1)
 
 
 def test_settings_are_validated(digits_small):

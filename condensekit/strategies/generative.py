@@ -44,23 +44,24 @@ def codes_per_class(
     Parameters
     ----------
     fixed : torch.Tensor
-        The fitted set's codes, ``(n_classes, ipc, latent_dim)``.
+        The fitted codes, ``(n_classes, n_codes, latent_dim)``: the set's ``ipc`` first, then
+        the further trained codes (``n_codes > ipc``).
     n_per_class : int
         Codes per class.
     seed : int or None
-        ``None``: the first ``min(n_per_class, ipc)`` fixed codes of every class, then extra
-        codes drawn one at a time from a CPU stream of each class's own (seeded from
-        ``extra_seed`` and the class), so ``n <= ipc`` gives a prefix of the fitted set and a
-        larger ``n`` extends every class's codes of any smaller draw, reproducibly. An int:
-        ``n_per_class`` fresh codes per class from :func:`latent_codes` with that seed.
+        ``None``: the first ``min(n_per_class, n_codes)`` fitted codes of every class, then
+        extra codes drawn one at a time from a CPU stream of each class's own (seeded from
+        ``extra_seed`` and the class), so a draw is a prefix of any larger one, reproducibly,
+        and ``n = ipc`` is the set. An int: ``n_per_class`` fresh codes per class from
+        :func:`latent_codes` with that seed.
     extra_seed : int, default=0
         Seed of the extra codes when ``seed`` is None.
     """
-    n_classes, ipc, latent_dim = fixed.shape
+    n_classes, n_codes, latent_dim = fixed.shape
     if seed is not None:
         z, y = latent_codes(n_classes, n_per_class, latent_dim, seed)
         return z, y
-    keep = fixed[:, : min(n_per_class, ipc)]
+    keep = fixed[:, : min(n_per_class, n_codes)]
     extra = n_per_class - keep.shape[1]
     if extra > 0:
         more = torch.empty(n_classes, extra, latent_dim, dtype=fixed.dtype)
@@ -98,16 +99,18 @@ def sample_generator(
     generator: nn.Module,
     codes: torch.Tensor,
     n_per_class: int | None,
+    ipc: int,
     seed: int | None,
     extra_seed: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalised samples of every class and their class indices, grouped by class.
 
-    ``n_per_class`` ``None`` is the set's ``ipc``; ``seed`` and ``extra_seed`` choose the codes
+    ``codes`` are the fitted codes ``(n_classes, n_codes, latent_dim)``, the set's ``ipc``
+    first; ``n_per_class`` ``None`` is ``ipc``; ``seed`` and ``extra_seed`` choose the codes
     as in :func:`codes_per_class`. Shared by ``DatasetCondenser.sample`` and
     ``CondensedSet.sample``, so a saved generator draws exactly what the fitted one draws.
     """
-    n = codes.shape[1] if n_per_class is None else n_per_class
+    n = ipc if n_per_class is None else n_per_class
     if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
         raise InvalidParameterError(
             f"n_per_class must be a positive int or None, got {n_per_class!r}."
@@ -149,47 +152,65 @@ class GeneratorSet:
     """A conditional generator as the learned synthetic parameters.
 
     The set's own latent codes (``ipc`` per class, fixed for the fit) always take part; every
-    call to :meth:`samples` adds ``fresh`` newly drawn codes per class, so the generator also
-    learns to make good samples away from its own codes (what :meth:`DatasetCondenser.sample`
-    draws beyond ``ipc``).
+    call to :meth:`samples` adds ``fresh`` codes per class: first a random choice among the
+    further trained codes (``codes[:, ipc:]``, when ``n_codes > ipc``), then newly drawn ones,
+    so the generator also learns to make good samples away from the set's codes (what
+    :meth:`DatasetCondenser.sample` draws beyond ``ipc``).
 
     Parameters
     ----------
     net : nn.Module
         The conditional generator.
     codes : torch.Tensor
-        The set's codes, ``(n_classes, ipc, latent_dim)``.
+        The fitted codes, ``(n_classes, n_codes, latent_dim)``, the set's ``ipc`` first.
+    ipc : int
+        Codes per class that make the set.
     fresh : int
-        New codes per class per draw.
+        Further codes per class per draw.
     ctx : FitContext
         The fit (device and random generator).
     """
 
-    def __init__(self, net: nn.Module, codes: torch.Tensor, fresh: int, ctx: FitContext) -> None:
+    def __init__(
+        self, net: nn.Module, codes: torch.Tensor, ipc: int, fresh: int, ctx: FitContext
+    ) -> None:
         self.net = net
         self.codes = codes
+        self.ipc = ipc
         self.fresh = fresh
         self.ctx = ctx
-        n_classes, ipc, _ = codes.shape
-        self.y = torch.arange(n_classes, device=ctx.device).repeat_interleave(ipc + fresh)
+        self.y = torch.arange(codes.shape[0], device=ctx.device).repeat_interleave(ipc + fresh)
 
     def parameters(self) -> list[torch.Tensor]:
         """The generator's weights."""
         return list(self.net.parameters())
 
     def samples(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Generated samples for the set's codes and fresh ones, grouped by class."""
-        n_classes, _, latent_dim = self.codes.shape
-        z = self.codes
-        if self.fresh:
-            new = torch.randn(
-                n_classes, self.fresh, latent_dim, generator=self.ctx.generator, device=z.device
+        """Generated samples for the set's codes and ``fresh`` further ones, grouped by class."""
+        n_classes, n_codes, latent_dim = self.codes.shape
+        parts = [self.codes[:, : self.ipc]]
+        from_bank = min(self.fresh, n_codes - self.ipc)
+        if from_bank > 0:  # a random choice of the further trained codes of every class
+            keys = torch.rand(
+                n_classes, n_codes - self.ipc, generator=self.ctx.generator, device=self.ctx.device
             )
-            z = torch.cat([z, new], dim=1)
+            pick = keys.argsort(dim=1)[:, :from_bank] + self.ipc
+            parts.append(torch.gather(self.codes, 1, pick[..., None].expand(-1, -1, latent_dim)))
+        if self.fresh > from_bank:
+            parts.append(
+                torch.randn(
+                    n_classes,
+                    self.fresh - from_bank,
+                    latent_dim,
+                    generator=self.ctx.generator,
+                    device=self.codes.device,
+                )
+            )
+        z = torch.cat(parts, dim=1)
         return self.net(z.reshape(-1, latent_dim), self.y), self.y
 
     def to_result(self, history: np.ndarray, n_iter: int) -> CondensedResult:
-        """The trained generator and the set's codes as the method's result."""
+        """The trained generator and all fitted codes (the set's first) as the result."""
         net = self.net.requires_grad_(False).eval()
         return CondensedResult(
             X=None, y=None, generator=net, latents=self.codes, history=history, n_iter=n_iter
@@ -223,8 +244,14 @@ class GenerativeMatching(DistributionMatching):
     batch_real : int, default=256
         Real samples per class per iteration.
     fresh_per_class : int or None, default=None
-        Samples from newly drawn codes per class per iteration, besides the set's ``ipc``;
-        ``None`` uses ``ipc``. 0 trains the set's codes only.
+        Further samples per class per iteration, besides the set's ``ipc``: a random choice of
+        the further trained codes (see ``n_codes``), then newly drawn codes; ``None`` uses
+        ``ipc``. 0 trains the set's codes only.
+    n_codes : int or None, default=None
+        Latent codes per class kept and trained, the set's ``ipc`` first (at least ``ipc``;
+        ``None`` is ``ipc``). The further codes are warmed up on further real samples and
+        trained as the fresh samples, and ``sample(n_per_class)`` draws them before any
+        untrained code, so a larger draw is made of trained samples.
     generator : {"auto", "conv", "mlp"}, default="auto"
         Generator family (:data:`condensekit.models.generators.GENERATORS`): ``"conv"`` (a
         DCGAN-style decoder) for images, ``"mlp"`` for rows of features.
@@ -254,6 +281,7 @@ class GenerativeMatching(DistributionMatching):
         "lr_syn": [Interval(Real, 0, None, closed="neither")],
         "batch_real": [Interval(Integral, 1, None, closed="left")],
         "fresh_per_class": [NONE, Interval(Integral, 0, None, closed="left")],
+        "n_codes": [NONE, Interval(Integral, 1, None, closed="left")],
         "generator": [Dynamic(lambda: ["auto", *GENERATORS.names()])],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
         "width": [Interval(Integral, 1, None, closed="left")],
@@ -268,6 +296,7 @@ class GenerativeMatching(DistributionMatching):
         lr_syn: float = 1e-3,
         batch_real: int = 256,
         fresh_per_class: int | None = None,
+        n_codes: int | None = None,
         generator: str = "auto",
         latent_dim: int = 32,
         width: int = 64,
@@ -278,6 +307,7 @@ class GenerativeMatching(DistributionMatching):
         self.lr_syn = lr_syn
         self.batch_real = batch_real
         self.fresh_per_class = fresh_per_class
+        self.n_codes = n_codes
         self.generator = generator
         self.latent_dim = latent_dim
         self.width = width
@@ -297,9 +327,21 @@ class GenerativeMatching(DistributionMatching):
         """Adam on the generator's weights."""
         return torch.optim.Adam(params, lr=self.lr_syn, betas=(0.5, 0.999))
 
+    def codes_per_class(self, ctx: FitContext) -> int:
+        """Latent codes kept per class (``n_codes``, at least ``ipc``)."""
+        if self.n_codes is None:
+            return int(ctx.ipc)
+        if self.n_codes < ctx.ipc:
+            raise ValueError(
+                f"strategy__n_codes={self.n_codes} is below ipc={ctx.ipc}; the codes include the "
+                "set's own. Use n_codes >= ipc or None."
+            )
+        return int(self.n_codes)
+
     def init_synthetic(self, ctx: FitContext) -> GeneratorSet:
-        """Build the generator and the set's codes; warm up when ``init="real"``."""
+        """Build the generator and its codes; warm up when ``init="real"``."""
         fresh = self.fresh(ctx)
+        n_codes = self.codes_per_class(ctx)
         if self.intra_weight > 0 and ctx.ipc + fresh < 2:
             raise ValueError(
                 "The intra-class term needs at least 2 generated samples per class; set "
@@ -316,19 +358,19 @@ class GenerativeMatching(DistributionMatching):
             width=self.width,
         )
         codes = torch.randn(
-            ctx.data.n_classes, ctx.ipc, self.latent_dim, generator=ctx.generator, device=ctx.device
+            ctx.data.n_classes, n_codes, self.latent_dim, generator=ctx.generator, device=ctx.device
         )
         if ctx.init == "real" and self.warmup_iter > 0:
             self.reconstruction_warmup(net, codes, ctx)
-        return GeneratorSet(net, codes, fresh, ctx)
+        return GeneratorSet(net, codes, int(ctx.ipc), fresh, ctx)
 
     def reconstruction_warmup(self, net: nn.Module, codes: torch.Tensor, ctx: FitContext) -> None:
-        """Teach ``net`` to map the set's codes to random real samples of their classes.
+        """Teach ``net`` to map its codes to distinct random real samples of their classes.
 
-        A class with fewer than ``ipc`` samples pairs all of them with its first codes.
+        A class with fewer samples than codes pairs all of them with its first codes.
         """
-        n_classes, ipc, _ = codes.shape
-        rows, valid = ctx.data.sample_per_class_dense(ipc, ctx.generator)
+        n_classes, n_codes, _ = codes.shape
+        rows, valid = ctx.data.sample_per_class_dense(n_codes, ctx.generator)
         target = ctx.data.X[rows[valid]]
         z = codes[:, : rows.shape[1]][valid]
         labels = torch.arange(n_classes, device=ctx.device)[:, None].expand_as(rows)[valid]
