@@ -10,7 +10,11 @@ same seeds:
   ``--draws`` samples per class from the same fitted generator (the variants named by
   ``--draw-variants``; by default only this one);
 * ``no_intra``, ``no_inter``, ``neither``: the generator without the intra-class term, without
-  the inter-class term, and without both (DM loss alone).
+  the inter-class term, and without both (DM loss alone);
+* ``bank``: the user guide's recipe for drawing ``n`` per class, with ``n`` the largest of
+  ``--draws``: ``strategy__n_codes=n`` trained codes per class and ``strategy__fresh_per_class=
+  n - ipc``, so that every code of the ``n``-per-class draw is trained (add it to
+  ``--draw-variants`` to score that draw).
 
 The table gives mean ± std over condensation seeds of each seed's mean accuracy, and the size
 of the condensed artefact (learned values) beside that of the pixel set.
@@ -39,7 +43,16 @@ VARIANTS = {
     "no_intra": ("generative", {"strategy__intra_weight": 0}),
     "no_inter": ("generative", {"strategy__inter_weight": 0}),
     "neither": ("generative", {"strategy__intra_weight": 0, "strategy__inter_weight": 0}),
+    "bank": ("generative", {}),  # sized from --ipc and --draws by bank_settings
 }
+
+
+def bank_settings(ipc: int, draws: list[int]) -> dict:
+    """The ``bank`` variant: trained codes for the largest draw, all of them trained as fresh."""
+    n = max([ipc, *draws])
+    if n == ipc:  # nothing larger to draw: the defaults
+        return {}
+    return {"strategy__n_codes": n, "strategy__fresh_per_class": n - ipc}
 
 
 def generative_settings(budget: str, dataset: str) -> dict:
@@ -120,6 +133,8 @@ def main(argv: list[str] | None = None) -> None:
         out["augment__flip"] = FLIP[dataset]
         if args.max_iter is not None:
             out["max_iter"] = args.max_iter
+        if label == "bank":
+            variant = bank_settings(args.ipc, args.draws)
         return out | variant
 
     specs = (

@@ -53,7 +53,11 @@ def _fake_run(calls):
             "eval_time_s": 1.0,
             "peak_rss_mib": 1.0,
             "device": "cpu",
-            **({"draws": {str(n): {} for n in spec["draws"]}} if spec.get("draws") else {}),
+            **(
+                {"draws": {str(n): {"acc_mean": 0.5, "acc_std": 0.0} for n in spec["draws"]}}
+                if spec.get("draws")
+                else {}
+            ),
         }
 
     return run
@@ -101,3 +105,23 @@ def test_set_options_are_json(common):
     }
     with pytest.raises(SystemExit, match="key=value"):
         common.parse_set(["strategy__lr_syn"])
+
+
+def test_generative_bank_variant_trains_codes_for_the_largest_draw(common, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    module = importlib.import_module("bench_generative")
+    module.main(
+        [
+            "--datasets", "digits", "--seeds", "0", "--ipc", "10", "--draws", "20", "50",
+            "--variants", "generative", "bank", "--draw-variants", "bank",
+            "--out", str(tmp_path / "g.json"),
+        ]
+    )  # fmt: skip
+    by_label = {spec["label"]: spec for spec in calls}
+    bank, plain = by_label["bank"]["settings"], by_label["generative"]["settings"]
+    assert bank["strategy__n_codes"] == 50 and bank["strategy__fresh_per_class"] == 40
+    assert "strategy__n_codes" not in plain and "strategy__fresh_per_class" not in plain
+    assert by_label["bank"]["draws"] == [20, 50] and by_label["generative"]["draws"] == []
+    # nothing larger than ipc to draw: the bank is the defaults
+    assert module.bank_settings(10, []) == {} and module.bank_settings(10, [5]) == {}
