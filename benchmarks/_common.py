@@ -155,15 +155,22 @@ def run_cell_in_subprocess(spec: dict) -> dict:
 def write_report(out: str | Path, cells: list[dict], **extra) -> None:
     """Write the cells so far (and any ``extra`` sections) as JSON to ``out``.
 
-    Scripts call it after every cell, so an interrupted run keeps what it finished.
+    Scripts call it after every cell, so an interrupted run keeps what it finished. A ``note``
+    already in ``out`` (a person's remark on how its cells ran) is kept while every cell it was
+    written beside is still there, as in a ``--resume`` run; a run that drops them drops it.
     """
+    path = Path(out)
+    if "note" not in extra and path.exists():
+        old = json.loads(path.read_text())
+        if "note" in old and all(cell in cells for cell in old["cells"]):
+            extra["note"] = old["note"]
     report = {
         "cells": cells,
         **extra,
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
     }
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(report, indent=2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2))
 
 
 def previous_cells(out: str | Path) -> list[dict]:

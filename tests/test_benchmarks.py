@@ -1,6 +1,7 @@
 """The benchmark scripts' shared runner: options, resuming, and which finished cells match."""
 
 import importlib
+import json
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,14 @@ def test_generative_bank_variant_trains_codes_for_the_largest_draw(common, tmp_p
     assert by_label["bank"]["draws"] == [20, 50] and by_label["generative"]["draws"] == []
     # nothing larger than ipc to draw: the bank is the defaults
     assert module.bank_settings(10, []) == {} and module.bank_settings(10, [5]) == {}
+
+
+def test_a_note_survives_resumed_rewrites_but_not_a_fresh_run(common, tmp_path):
+    out = tmp_path / "cells.json"
+    first, second = {"seed": 0, "acc_mean": 0.5}, {"seed": 1, "acc_mean": 0.6}
+    common.write_report(out, [first], note="ran beside another benchmark")
+    common.write_report(out, [first, second])  # a resumed run: the old cells are all kept
+    assert json.loads(out.read_text())["note"] == "ran beside another benchmark"
+    assert json.loads(out.read_text())["cells"] == [first, second]
+    common.write_report(out, [second])  # a fresh run without the cells the note was about
+    assert "note" not in json.loads(out.read_text())
