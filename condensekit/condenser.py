@@ -425,6 +425,15 @@ class DatasetCondenser(BaseCondenser):
             ``n_per_class`` samples of every class, in the caller's layout and value scale.
         y : numpy.ndarray
             Their labels, grouped by class.
+
+        Notes
+        -----
+        Only the ``strategy__n_codes`` fitted codes per class (``ipc`` by default) are trained
+        as the set is; further codes were at most random fresh draws during the fit, so with
+        the defaults a large draw trains networks less well than ``transform()``'s set. To draw
+        ``n`` per class, fit with ``strategy__n_codes=n`` and ``strategy__fresh_per_class=n -
+        ipc``: every code of the draw is then trained (at the cost of the ``ipc``-per-class
+        set; measured in docs/benchmarks.md).
         """
         # None is the fitted ipc, not self.ipc, which set_params may change
         fitted_ipc = len(self.y_syn_) // len(self.classes_)
