@@ -401,23 +401,26 @@ class DatasetCondenser(BaseCondenser):
 
         return save_condensed(path, self)
 
-    @available_if(lambda self: hasattr(self, "generator_"))
+    @available_if(lambda self: hasattr(self, "generator_") or hasattr(self, "sample_indices_"))
     def sample(
         self,
         n_per_class: int | None = None,
         random_state: int | np.random.RandomState | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Draw samples of every class from the fitted generator (``method="generative"``).
+        """Samples of every class: drawn from the fitted generator (``method="generative"``),
+        or the highest-ranked kept samples of a selection.
 
         Parameters
         ----------
         n_per_class : int or None, default=None
-            Samples per class; ``None`` uses the fitted ``ipc``.
+            Samples per class; ``None`` uses the fitted ``ipc``. A selection gives at most its
+            fitted ``ipc``.
         random_state : int, RandomState or None, default=None
-            ``None``: the condensed set's own codes first (``sample(ipc)`` equals
-            ``transform()``, a smaller ``n_per_class`` gives the first samples of every class),
-            then further codes that are the same on every call, so ``sample(n)`` extends
-            ``sample(m)`` for ``n > m``. A seed: ``n_per_class`` new codes per class from it.
+            Generative only. ``None``: the condensed set's own codes first (``sample(ipc)``
+            equals ``transform()``, a smaller ``n_per_class`` gives the first samples of every
+            class), then further codes that are the same on every call, so ``sample(n)``
+            extends ``sample(m)`` for ``n > m``. A seed: ``n_per_class`` new codes per class
+            from it. A selection's ranking is fixed by its fit, so it takes no seed.
 
         Returns
         -------
@@ -428,15 +431,25 @@ class DatasetCondenser(BaseCondenser):
 
         Notes
         -----
-        Only the ``strategy__n_codes`` fitted codes per class (``ipc`` by default) are trained
-        as the set is; further codes were at most random fresh draws during the fit, so with
-        the defaults a large draw trains networks less well than ``transform()``'s set. To draw
-        ``n`` per class, fit with ``strategy__n_codes=n`` and ``strategy__fresh_per_class=n -
-        ipc``: every code of the draw is then trained (at the cost of the ``ipc``-per-class
-        set; measured in docs/benchmarks.md).
+        **Selections** keep every class's samples in the order the method ranks them, so
+        ``sample(n)`` is the first ``n`` of every class of the kept set: the samples that a
+        fit with ``ipc=n`` and the same ``random_state`` keeps. Herding, k-center and
+        forgetting order them by their own ranking, EL2N and GraNd by score, random by a
+        uniform draw. (One exception: an EL2N or GraNd ``offset`` window that had to slide
+        back because a class was too small, which the fit logs as a warning.) One fit at the
+        largest budget therefore serves every smaller one, without scoring again.
+
+        **Generative**: only the ``strategy__n_codes`` fitted codes per class (``ipc`` by
+        default) are trained as the set is; further codes were at most random fresh draws
+        during the fit, so with the defaults a large draw trains networks less well than
+        ``transform()``'s set. To draw ``n`` per class, fit with ``strategy__n_codes=n`` and
+        ``strategy__fresh_per_class=n - ipc``: every code of the draw is then trained (at the
+        cost of the ``ipc``-per-class set; measured in docs/benchmarks.md).
         """
         # None is the fitted ipc, not self.ipc, which set_params may change
         fitted_ipc = len(self.y_syn_) // len(self.classes_)
+        if hasattr(self, "sample_indices_"):
+            return self._ranked_head(n_per_class, random_state, fitted_ipc)
         seed = None if random_state is None else seed_from_random_state(random_state)
         X_norm, y_idx = sample_generator(
             self.generator_,
@@ -448,6 +461,25 @@ class DatasetCondenser(BaseCondenser):
         )
         X = self.input_layout_.to_user(self.normalizer_.denormalize(X_norm))
         return X, self.classes_[y_idx.numpy()]
+
+    def _ranked_head(
+        self, n_per_class: int | None, random_state: Any, fitted_ipc: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``n_per_class`` kept samples of every class of a fitted selection."""
+        if random_state is not None:
+            raise InvalidParameterError(
+                f"random_state applies to method='generative' draws only; method="
+                f"{self.method!r} is a selection whose ranking its fit fixed. Got "
+                f"random_state={random_state!r}."
+            )
+        n = fitted_ipc if n_per_class is None else n_per_class
+        if isinstance(n, bool) or not isinstance(n, Integral) or not 1 <= n <= fitted_ipc:
+            raise InvalidParameterError(
+                f"n_per_class must be an int in [1, {fitted_ipc}] (the fitted ipc) or None for "
+                f"a selection, got {n_per_class!r}; fit with a larger ipc to keep more."
+            )
+        keep = np.arange(len(self.y_syn_)) % fitted_ipc < n
+        return self.X_syn_[keep], self.y_syn_[keep]
 
     @property
     def extra_codes_seed_(self) -> int:

@@ -332,3 +332,54 @@ def test_training_loop_calls_back_after_every_epoch(digits):
         on_epoch_end=lambda n, e: seen.append((e, n.training)),
     )
     assert [e for e, _ in seen] == [0, 1, 2] and net.training
+
+
+@pytest.mark.parametrize(
+    "method, settings",
+    [
+        ("random", {}),
+        ("herding", {"strategy__epochs": 1}),
+        ("kcenter", {"strategy__features": "raw"}),
+        ("el2n", {"strategy__n_networks": 1, "strategy__epochs": 1, "strategy__offset": 0.1}),
+        ("grand", {"strategy__n_networks": 1, "strategy__epochs": 0}),
+        ("forgetting", {"strategy__epochs": 2}),
+    ],
+)
+def test_sample_of_a_selection_is_the_fit_at_that_ipc(digits_small, method, settings):
+    X, y = digits_small
+    params = {"random_state": 3, "verbose": 0, "model__width": 8, **settings}
+    big = DatasetCondenser(method, ipc=6, **params).fit(X, y)
+    X_all, y_all = big.sample()
+    np.testing.assert_array_equal(X_all, big.X_syn_)
+    np.testing.assert_array_equal(y_all, big.y_syn_)
+    for n in (1, 4):
+        small = DatasetCondenser(method, ipc=n, **params).fit(X, y)
+        X_n, y_n = big.sample(n)
+        np.testing.assert_array_equal(X_n, small.X_syn_)
+        np.testing.assert_array_equal(y_n, small.y_syn_)
+        assert np.bincount(y_n).tolist() == [n] * 10
+
+
+def test_sample_of_a_selection_rejects_what_it_cannot_give(digits_small):
+    X, y = digits_small
+    cond = DatasetCondenser("random", ipc=3, random_state=0, verbose=0).fit(X, y)
+    for bad in (0, 4, 2.5, True, "2"):
+        with pytest.raises(ValueError, match=r"n_per_class must be an int in \[1, 3\]"):
+            cond.sample(bad)
+    with pytest.raises(ValueError, match="random_state applies to method='generative'"):
+        cond.sample(2, random_state=0)
+    cond.set_params(ipc=10)  # sample() serves the fitted set, not the new parameter
+    assert cond.sample()[0].shape == (30, *X.shape[1:])
+
+
+def test_evaluating_a_smaller_budget_of_a_selection_equals_evaluating_its_fit(digits):
+    from condensekit import CondensedEvaluator
+
+    X_train, X_test, y_train, y_test = digits
+    params = {"random_state": 0, "verbose": 0, "strategy__features": "raw"}
+    big = DatasetCondenser("herding", ipc=5, **params).fit(X_train, y_train)
+    small = DatasetCondenser("herding", ipc=2, **params).fit(X_train, y_train)
+    ev = CondensedEvaluator(n_models=2, epochs=40, random_state=0, model__width=16)
+    cut = ev.evaluate(big, X_test, y_test, n_per_class=2)
+    assert cut.accuracies == ev.evaluate(small, X_test, y_test).accuracies
+    assert cut.accuracies != ev.evaluate(big, X_test, y_test).accuracies

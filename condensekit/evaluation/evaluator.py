@@ -92,8 +92,8 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
         if n_per_class is not None:
             if not hasattr(condensed, "sample"):
                 raise ValueError(
-                    "n_per_class needs a condenser that can draw new samples (a fitted "
-                    f"method='generative' condenser); {type(condensed).__name__} with "
+                    "n_per_class needs a condenser that can sample (a fitted method='generative' "
+                    f"condenser or a selection); {type(condensed).__name__} with "
                     f"method={getattr(condensed, 'method', None)!r} cannot."
                 )
             X_syn, y_syn = condensed.sample(n_per_class=n_per_class)
@@ -256,7 +256,9 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         n_per_class : int, optional
             Score ``condensed.sample(n_per_class)`` instead of the condensed set: a new draw
             from a fitted ``method="generative"`` condenser or a saved generative set
-            (:class:`~condensekit.CondensedSet`), normalised like its set.
+            (:class:`~condensekit.CondensedSet`), or the ``n_per_class`` highest-ranked
+            samples of every class of a fitted selection (the set a fit with that ``ipc``
+            keeps), normalised like its set.
 
         Returns
         -------
