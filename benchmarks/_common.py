@@ -299,6 +299,35 @@ def describe(row: dict) -> str:
     )
 
 
+def ranked_rows(rows: list[dict]) -> list[dict]:
+    """``rows`` with every smaller budget that a selection cell scored (its ``draws``) as a row
+    of its own.
+
+    A selection cell fit at the largest ipc scores each smaller ipc ``n`` as the first ``n``
+    samples of every class of its ranking (``DatasetCondenser.sample(n)``: the set that a fit
+    with ``ipc=n`` keeps). Such a row carries the cell's settings and fit time, and
+    ``ranked_at_ipc``: the ipc the ranking was fit at. Generative draws (more samples than the
+    fit's ipc, from a generator) stay inside their cells.
+    """
+    from condensekit.methods import METHODS
+
+    out = []
+    for row in rows:
+        out.append(row)
+        if METHODS.get(row["method"]).learns_samples:
+            continue
+        for n, drawn in row.get("draws", {}).items():
+            out.append(
+                {
+                    **{k: v for k, v in row.items() if k != "draws"},
+                    **drawn,
+                    "ipc": int(n),
+                    "ranked_at_ipc": row["ipc"],
+                }
+            )
+    return out
+
+
 def table(rows: list[dict]) -> str:
     """Markdown table of finished cells."""
     lines = [

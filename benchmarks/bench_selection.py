@@ -8,26 +8,35 @@ with each other and with bench_dm.py. The table gives mean ± std over the evalu
 Budgets of the selectors' helper networks:
 
 * ``quick``: the library defaults on digits; on MNIST and the CIFAR-10 subset fewer epochs and
-  networks, so a cell's helper training fits a few minutes of a 2-core CPU.
+  networks of about as many SGD steps (CIFAR-10 5 epochs, MNIST 1; EL2N and GraNd over 2
+  networks; forgetting over 10 and 4 epochs), a few minutes of a 2-core CPU per helper.
 * ``paper``: the library defaults everywhere (herding/k-center features from 20 epochs, EL2N and
   GraNd over 5 networks at epoch 10, forgetting over 20 epochs).
 
 DM uses bench_dm.py's settings of the same budget.
+
+Scores and rankings do not depend on the budget, so every selection is fit once per dataset and
+seed, at the largest ``--ipc``, and each smaller ipc ``n`` is scored as the first ``n`` samples
+of every class of that ranking (``DatasetCondenser.sample(n)``; the set that a fit with
+``ipc=n`` keeps, which the tests check). The JSON keeps them in that cell's ``draws``; the
+table lists them as rows of their own. ``--fit-each-ipc`` fits every ipc on its own instead.
 
 Usage::
 
     python benchmarks/bench_selection.py --datasets digits                 # ipc 1, 10, 50
     python benchmarks/bench_selection.py --datasets cifar10 --ipc 10 --data-root ../shared/data
     python benchmarks/bench_selection.py ... --resume   # keep finished cells of --out
+    python benchmarks/bench_selection.py --datasets mnist --ipc 1 10 50 --data-root ../shared/data
 """
 
 from __future__ import annotations
 
 import argparse
 
-from _common import add_run_arguments, cell_spec, run_cells, write_report
+from _common import add_run_arguments, cell_spec, ranked_rows, run_cells, write_report
 
 from condensekit.benchmark import budget_settings, markdown_table
+from condensekit.methods import METHODS as REGISTRY
 
 METHODS = ["random", "herding", "kcenter", "el2n", "grand", "forgetting", "dm"]
 
@@ -44,17 +53,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     parser.add_argument("--budget", choices=["quick", "paper"], default="quick")
     add_run_arguments(parser, out="benchmarks/results/selection.json")
+    parser.add_argument(
+        "--fit-each-ipc",
+        action="store_true",
+        help="fit every selection at every ipc, instead of once at the largest ipc",
+    )
     args = parser.parse_args(argv)
 
+    def specs_of(dataset: str, method: str, seed: int):
+        ipcs = sorted(set(args.ipc))
+        if args.fit_each_ipc or REGISTRY.get(method).learns_samples or len(ipcs) == 1:
+            return (
+                cell_spec(
+                    args, dataset, method, n, seed, settings_for(args.budget, dataset, method, n)
+                )
+                for n in ipcs
+            )
+        top = ipcs[-1]
+        settings = settings_for(args.budget, dataset, method, top)
+        return [cell_spec(args, dataset, method, top, seed, settings, draws=ipcs[:-1])]
+
     specs = (
-        cell_spec(args, dataset, method, ipc, seed, settings_for(args.budget, dataset, method, ipc))
+        spec
         for dataset in args.datasets
-        for ipc in args.ipc
         for seed in args.seeds
         for method in args.methods
+        for spec in specs_of(dataset, method, seed)
     )
     rows = run_cells(specs, args.out, args.resume)
-    print(markdown_table(rows))
+    print(markdown_table(ranked_rows(rows)))
     write_report(args.out, rows)
     print(f"wrote {args.out}")
 

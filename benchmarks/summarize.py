@@ -4,6 +4,8 @@ A cell enters the table only if it ran with the package's quick budget for its m
 and ipc (``condensekit.benchmark.budget_settings``) and the default evaluator (5 networks), so
 every entry is comparable; cells of other budgets (probes, reduced runs) stay in their own
 sections of docs/benchmarks.md. With several seeds an entry is the mean ± std over seeds' means.
+A selection cell's smaller budgets (scored from its ranking, ``_common.ranked_rows``) count as
+cells of their own ipc.
 
 Usage::
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+
+from _common import ranked_rows
 
 from condensekit.benchmark import FLIP, budget_settings, markdown_table
 
@@ -40,7 +44,7 @@ def quick_cells(folder: Path) -> list[dict]:
     """The quick-budget, default-evaluator cells of every results file, one per cell key."""
     found: dict[tuple, dict] = {}
     for path in sorted(folder.glob("*.json")):
-        for cell in json.loads(path.read_text()).get("cells", []):
+        for cell in ranked_rows(json.loads(path.read_text()).get("cells", [])):
             dataset, method, ipc = cell["dataset"], cell["method"], cell["ipc"]
             if dataset not in FLIP or method not in ORDER or len(cell["accuracies"]) != 5:
                 continue

@@ -137,3 +137,52 @@ def test_a_note_survives_resumed_rewrites_but_not_a_fresh_run(common, tmp_path):
     assert json.loads(out.read_text())["cells"] == [first, second]
     common.write_report(out, [second])  # a fresh run without the cells the note was about
     assert "note" not in json.loads(out.read_text())
+
+
+def test_selections_rank_once_at_the_largest_ipc(common, tmp_path, monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    module = importlib.import_module("bench_selection")
+    out = tmp_path / "s.json"
+    base = ["--datasets", "digits", "--ipc", "10", "1", "50", "--methods", "herding", "dm"]
+    module.main([*base, "--out", str(out)])
+    assert [(s["method"], s["ipc"], s.get("draws")) for s in calls] == [
+        ("herding", 50, [1, 10]),
+        ("dm", 1, None),
+        ("dm", 10, None),
+        ("dm", 50, None),
+    ]
+    rows = common.ranked_rows(json.loads(out.read_text())["cells"])
+    herding = {r["ipc"]: r for r in rows if r["method"] == "herding"}
+    assert sorted(herding) == [1, 10, 50]
+    assert herding[1]["ranked_at_ipc"] == 50 and "ranked_at_ipc" not in herding[50]
+    assert herding[1]["fit_time_s"] == herding[50]["fit_time_s"]
+    assert "| digits | 1 | 50.00 ± 0.00 |" in capsys.readouterr().out
+    # a generator's draws are not smaller budgets: they stay inside their cell
+    generative = {**herding[50], "method": "generative", "draws": {"20": {"acc_mean": 0.1}}}
+    assert common.ranked_rows([generative]) == [generative]
+
+    calls.clear()
+    module.main([*base, "--out", str(tmp_path / "each.json"), "--fit-each-ipc"])
+    assert [(s["method"], s["ipc"]) for s in calls if s["method"] == "herding"] == [
+        ("herding", 1),
+        ("herding", 10),
+        ("herding", 50),
+    ]
+    assert not any(s.get("draws") for s in calls)
+
+
+def test_summary_counts_the_smaller_budgets_of_a_ranking(common, tmp_path, monkeypatch):
+    summarize = importlib.import_module("summarize")
+    draw = {"acc_mean": 0.8, "acc_std": 0.01, "accuracies": [0.8] * 5, "eval_time_s": 1.0}
+    cell = {
+        **_fake_run([])(
+            {"dataset": "digits", "method": "herding", "ipc": 50, "seed": 0, "device": "auto",
+             "settings": {}, "n_models": 5, "draws": [1, 10]}
+        ),
+        "draws": {"1": draw, "10": draw},
+    }  # fmt: skip
+    (tmp_path / "r.json").write_text(json.dumps({"cells": [cell]}))
+    found = summarize.quick_cells(tmp_path)
+    assert sorted(c["ipc"] for c in found) == [1, 10, 50]
+    assert {c["acc_mean"] for c in found if c["ipc"] < 50} == {0.8}
