@@ -194,7 +194,8 @@ def test_budgets_follow_the_measured_settings():
     assert budget_settings("quick", "dcc", "mnist", 1)["strategy__lr_syn"] == 0.3
     assert budget_settings("quick", "dsa", "cifar10", 10)["augment__flip"] is True
     assert "strategy__lr_syn" not in budget_settings("quick", "generative", "mnist", 10)
-    assert budget_settings("quick", "herding", "mnist", 10) == {"strategy__epochs": 5}
+    assert budget_settings("quick", "herding", "mnist", 10) == {"strategy__epochs": 1}
+    assert budget_settings("quick", "herding", "cifar10", 10) == {"strategy__epochs": 5}
     assert budget_settings("paper", "dm", "cifar10", 50)["max_iter"] == 20000
     with pytest.raises(ValueError, match="budget"):
         budget_settings("huge", "dm", "digits", 1)
