@@ -142,7 +142,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
     ).evaluate(condensed, X_test, y_test, n_per_class=args.n_per_class)
-    drawn = "" if args.n_per_class is None else f", {args.n_per_class} drawn per class"
+    drawn = "" if args.n_per_class is None else f", {args.n_per_class} sampled per class"
     print(
         f"{args.set_file}: {100 * res.mean:.2f} ± {100 * res.std:.2f} % test accuracy "
         f"({args.n_models} networks, {args.epochs} epochs{drawn}, {res.time:.1f} s)"
@@ -278,8 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--n-per-class",
         type=_positive_int,
         default=None,
-        help="a generative set only: draw this many per class from its generator and score "
-        "that draw instead of the saved set",
+        help="score this many per class instead of the saved set: a draw from a generative "
+        "set's generator, or the first of every class of a selection (its smaller budget)",
     )
     p.add_argument("--json", default=None, help="also write the result as JSON here")
     common(p)

@@ -35,6 +35,7 @@ from .data.adapters import Normalizer
 from .methods import METHODS, list_methods
 from .models import build_model, resolve_model_name
 from .models.generators import count_parameters
+from .selection.base import ranked_head
 from .strategies.base import FitContext, Method, RealData
 from .strategies.generative import codes_per_class, draw, sample_generator
 
@@ -449,7 +450,9 @@ class DatasetCondenser(BaseCondenser):
         # None is the fitted ipc, not self.ipc, which set_params may change
         fitted_ipc = len(self.y_syn_) // len(self.classes_)
         if hasattr(self, "sample_indices_"):
-            return self._ranked_head(n_per_class, random_state, fitted_ipc)
+            return ranked_head(
+                self.X_syn_, self.y_syn_, fitted_ipc, n_per_class, random_state, self.method
+            )
         seed = None if random_state is None else seed_from_random_state(random_state)
         X_norm, y_idx = sample_generator(
             self.generator_,
@@ -461,25 +464,6 @@ class DatasetCondenser(BaseCondenser):
         )
         X = self.input_layout_.to_user(self.normalizer_.denormalize(X_norm))
         return X, self.classes_[y_idx.numpy()]
-
-    def _ranked_head(
-        self, n_per_class: int | None, random_state: Any, fitted_ipc: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """The first ``n_per_class`` kept samples of every class of a fitted selection."""
-        if random_state is not None:
-            raise InvalidParameterError(
-                f"random_state applies to method='generative' draws only; method="
-                f"{self.method!r} is a selection whose ranking its fit fixed. Got "
-                f"random_state={random_state!r}."
-            )
-        n = fitted_ipc if n_per_class is None else n_per_class
-        if isinstance(n, bool) or not isinstance(n, Integral) or not 1 <= n <= fitted_ipc:
-            raise InvalidParameterError(
-                f"n_per_class must be an int in [1, {fitted_ipc}] (the fitted ipc) or None for "
-                f"a selection, got {n_per_class!r}; fit with a larger ipc to keep more."
-            )
-        keep = np.arange(len(self.y_syn_)) % fitted_ipc < n
-        return self.X_syn_[keep], self.y_syn_[keep]
 
     @property
     def extra_codes_seed_(self) -> int:

@@ -106,16 +106,18 @@ class CondensedSet:
     def sample(
         self, n_per_class: int | None = None, random_state: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Draw samples of every class from the saved generator, exactly as the fitted
-        condenser's :meth:`~condensekit.DatasetCondenser.sample` does.
+        """Samples of every class, exactly as the fitted condenser's
+        :meth:`~condensekit.DatasetCondenser.sample` gives them: drawn from the saved generator,
+        or the first ``n_per_class`` of every class of a saved selection.
 
         Parameters
         ----------
         n_per_class : int or None, default=None
-            Samples per class; ``None`` is the saved ``ipc`` (the stored set itself).
+            Samples per class; ``None`` is the saved ``ipc`` (the stored set itself). A
+            selection gives at most its ``ipc``.
         random_state : int or None, default=None
-            ``None``: the set's own codes, then the same further codes as the condenser. An
-            int: fresh codes from it.
+            Generative only. ``None``: the set's own codes, then the same further codes as the
+            condenser. An int: fresh codes from it.
 
         Returns
         -------
@@ -127,10 +129,14 @@ class CondensedSet:
         from ._torch_utils import seed_from_random_state
         from .strategies.generative import sample_generator
 
+        if self.sample_indices is not None:
+            from .selection.base import ranked_head
+
+            return ranked_head(self.X, self.y, self.ipc, n_per_class, random_state, self.method)
         if self.generator is None:
             raise AttributeError(
-                f"This set was made by method={self.method!r}; only a generative set can draw "
-                "new samples."
+                f"This set was made by method={self.method!r}; only a generative set or a "
+                "selection can sample."
             )
         seed = None if random_state is None else seed_from_random_state(random_state)
         X_norm, y_idx = sample_generator(
@@ -205,7 +211,7 @@ def save_condensed(path: str | os.PathLike, condenser: Any) -> str:
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "estimator": type(condenser).__name__,
         "method": condenser.method,
-        "ipc": int(condenser.ipc),
+        "ipc": len(condenser.y_syn_) // len(condenser.classes_),  # fitted, not a later set_params
         "n_classes": len(condenser.classes_),
         "seed": int(condenser.seed_),
         "params": params,
@@ -337,6 +343,8 @@ def _problems(arrays: dict[str, np.ndarray], metadata: dict, layout: InputLayout
     ipc = metadata.get("ipc")
     if type(ipc) is not int or ipc < 1:
         problems.append(f"ipc {ipc!r}, a positive integer expected")
+    elif len(X) != ipc * len(classes):
+        problems.append(f"{len(X)} samples, not ipc {ipc} for each of {len(classes)} classes")
     if not isinstance(metadata.get("method"), str):
         problems.append(f"method {metadata.get('method')!r}, a name expected")
     indices = arrays.get("sample_indices")

@@ -44,7 +44,7 @@ def test_evaluate_a_new_draw_of_a_saved_generator(tmp_path, capsys):
     report = tmp_path / "eval.json"
     argv = ["evaluate", str(out), "--test", "digits", "--n-models", "1", "--epochs", "5"]
     assert main([*argv, "--n-per-class", "4", "--quiet", "--json", str(report)]) == 0
-    assert "4 drawn per class" in capsys.readouterr().out
+    assert "4 sampled per class" in capsys.readouterr().out
     assert json.loads(report.read_text())["n_per_class"] == 4
 
     dm = tmp_path / "dm.npz"
@@ -52,7 +52,7 @@ def test_evaluate_a_new_draw_of_a_saved_generator(tmp_path, capsys):
     assert main([*argv, "--output", str(dm), "--quiet"]) == 0
     argv = ["evaluate", str(dm), "--test", "digits", "--n-per-class", "4", "--quiet"]
     assert main(argv) == 1
-    assert "n_per_class needs a set that can draw" in capsys.readouterr().err
+    assert "n_per_class needs a set that can sample" in capsys.readouterr().err
 
 
 def test_condense_reads_an_npz_of_arrays(tmp_path, digits):

@@ -252,7 +252,7 @@ def test_a_saved_generator_that_does_not_fit_is_refused(digits_small, tmp_path):
         with pytest.raises(CondensedFileError, match=message):
             load_condensed(path)
     dm = DatasetCondenser("dm", ipc=1, random_state=0, **FAST).fit(X, y)
-    with pytest.raises(AttributeError, match="only a generative set"):
+    with pytest.raises(AttributeError, match="only a generative set or a selection"):
         load_condensed(dm.save(tmp_path / "dm")).sample(3)
 
 

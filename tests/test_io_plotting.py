@@ -73,6 +73,27 @@ def test_selection_with_string_labels_round_trips(digits, tmp_path):
     assert loaded.input_layout.internal_shape == (64,)
 
 
+def test_a_saved_selection_samples_its_smaller_budgets(digits, tmp_path):
+    X_train, X_test, y_train, y_test = digits
+    params = {"features": "raw", "verbose": 0, "random_state": 0}
+    sel = HerdingSelector(ipc=4, **params).fit(X_train, y_train)
+    sel.set_params(ipc=9)  # the file records the fitted budget, not a later parameter
+    loaded = load_condensed(sel.save(tmp_path / "sel"))
+    assert loaded.ipc == 4
+    small = HerdingSelector(ipc=2, **params).fit(X_train, y_train)
+    for got, want in zip(loaded.sample(2), small.transform()):
+        np.testing.assert_array_equal(got, want)
+    with pytest.raises(ValueError, match=r"n_per_class must be an int in \[1, 4\]"):
+        loaded.sample(5)
+    with pytest.raises(ValueError, match="random_state applies to method='generative'"):
+        loaded.sample(2, random_state=0)
+    ev = CondensedEvaluator(n_models=1, epochs=20, random_state=0, model__width=16)
+    assert (
+        ev.evaluate(loaded, X_test, y_test, n_per_class=2).accuracies
+        == ev.evaluate(small, X_test, y_test).accuracies
+    )
+
+
 def _rewrite(path, out, **changes):
     with np.load(path, allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
@@ -113,6 +134,7 @@ def test_bad_files_give_a_clear_error(fitted_dm, tmp_path):
     layout = meta["layout"]
     with_meta("empty_layout", layout=dict(layout, internal_shape=[]))
     with_meta("text_ipc", ipc="abc")
+    with_meta("wrong_ipc", ipc=3)
     with_meta("bool_version", format_version=True)
     _rewrite(good, tmp_path / "text_X.npz", X=np.full((20, 8, 8), "a"))
     _rewrite(good, tmp_path / "bad_indices.npz", sample_indices=np.array([-1, 2]))
@@ -130,6 +152,7 @@ def test_bad_files_give_a_clear_error(fitted_dm, tmp_path):
         "flipped": "not a readable condensed set",
         "empty_layout": "malformed metadata",
         "text_ipc": "ipc 'abc'",
+        "wrong_ipc": "20 samples, not ipc 3 for each of 10 classes",
         "bool_version": "format version True",
         "text_X": "non-numeric",
         "bad_indices": "sample_indices",

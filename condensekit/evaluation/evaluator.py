@@ -108,10 +108,10 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
     if isinstance(condensed, CondensedSet):
         X_syn, y_syn = condensed.X, condensed.y
         if n_per_class is not None:
-            if condensed.generator is None:
+            if condensed.generator is None and condensed.sample_indices is None:
                 raise ValueError(
-                    "n_per_class needs a set that can draw new samples (a saved "
-                    f"method='generative' set); this one was made by {condensed.method!r}."
+                    "n_per_class needs a set that can sample (a saved method='generative' set "
+                    f"or a selection); this one was made by {condensed.method!r}."
                 )
             X_syn, y_syn = condensed.sample(n_per_class)
         return (
