@@ -226,6 +226,13 @@ def run_benchmark(
     verbose : int, default=1
         Passed to the condensers; cells are logged to the ``"condensekit"`` logger.
 
+    Notes
+    -----
+    Selections (random, herding, k-center, EL2N, GraNd, forgetting) are fit once per dataset,
+    method and seed, at the largest ipc of the grid; a smaller ipc ``n`` is scored as the first
+    ``n`` of every class of that ranking (``DatasetCondenser.sample(n)``, the set a fit with
+    ``ipc=n`` keeps). Its row has ``"ranked_at_ipc"`` and the fit time of that one fit.
+
     Returns
     -------
     list of dict
@@ -248,8 +255,10 @@ def run_benchmark(
     resolved = str(resolve_device(device, "run_benchmark"))
     rows: list[dict] = json.loads(results.read_text())["cells"] if results.exists() else []
     grid: list[dict] = []  # this call's cells, finished before or now
+    top_ipc = max(ipcs)
     for dataset in datasets:
         data = None
+        rankings: dict[tuple, Any] = {}  # a selection fit at top_ipc serves every smaller ipc
         for ipc in ipcs:
             for seed in seeds:
                 for method in methods:
@@ -276,17 +285,24 @@ def run_benchmark(
                     if data is None:
                         data = load_dataset(dataset, data_root)
                     X_train, y_train, X_test, y_test = data
-                    cond = DatasetCondenser(
-                        method,
-                        ipc=ipc,
-                        random_state=seed,
-                        device=device,
-                        verbose=verbose,
-                        **settings,
-                    ).fit(X_train, y_train)
+                    ranked = not METHODS.get(method).learns_samples
+                    fit_ipc = top_ipc if ranked else ipc
+                    cache_key = (method, seed, json.dumps(settings, sort_keys=True, default=str))
+                    cond = rankings.get(cache_key) if ranked else None
+                    if cond is None:
+                        cond = DatasetCondenser(
+                            method,
+                            ipc=fit_ipc,
+                            random_state=seed,
+                            device=device,
+                            verbose=verbose,
+                            **settings,
+                        ).fit(X_train, y_train)
+                        if ranked:
+                            rankings[cache_key] = cond
                     res = CondensedEvaluator(
                         n_models=n_models, epochs=epochs, random_state=seed, device=device
-                    ).evaluate(cond, X_test, y_test)
+                    ).evaluate(cond, X_test, y_test, n_per_class=ipc if ipc < fit_ipc else None)
                     row = {
                         **key,
                         "acc_mean": res.mean,
@@ -298,6 +314,13 @@ def run_benchmark(
                         "device": cond.device_,
                         "condensed_size": cond.condensed_size_,
                     }
+                    if fit_ipc != ipc:  # the first ipc of every class of the ranking
+                        row["ranked_at_ipc"] = fit_ipc
+                        row["condensed_size"] = {
+                            **cond.condensed_size_,
+                            "values": cond.condensed_size_["values"] * ipc // fit_ipc,
+                            "pixel_values": cond.condensed_size_["pixel_values"] * ipc // fit_ipc,
+                        }
                     rows.append(row)
                     grid.append(row)
                     logger.info(

@@ -225,3 +225,37 @@ def test_markdown_table_summarises_seeds_and_networks():
     assert lines[2] == "| digits | 1 | 85.00 ± 5.00 (2 seeds) | 60.00 ± 2.00 |"
     assert lines[3] == "| digits | 10 | - | 70.00 ± 3.00 |"
     assert len(lines) == 4
+
+
+def test_benchmark_fits_a_selection_once_for_every_ipc(tmp_path, monkeypatch):
+    from condensekit import condenser
+
+    calls = []
+    original = condenser.DatasetCondenser.fit
+
+    def counting_fit(self, X, y=None):
+        calls.append((self.method, self.ipc))
+        return original(self, X, y)
+
+    monkeypatch.setattr(condenser.DatasetCondenser, "fit", counting_fit)
+    kwargs = {
+        "n_models": 1,
+        "epochs": 20,
+        "overrides": {
+            "*": {"model__width": 16},
+            "herding": {"strategy__features": "raw"},
+            "dm": {"max_iter": 2},
+        },
+        "verbose": 0,
+    }
+    methods = ["herding", "dm"]
+    rows = run_benchmark(["digits"], methods, [1, 3], out_dir=tmp_path / "a", **kwargs)
+    assert calls[0] == ("herding", 3) and ("herding", 1) not in calls
+    assert ("dm", 1) in calls and ("dm", 3) in calls  # pixel methods fit every ipc
+    by_ipc = {r["ipc"]: r for r in rows if r["method"] == "herding"}
+    assert by_ipc[1]["ranked_at_ipc"] == 3 and "ranked_at_ipc" not in by_ipc[3]
+    assert by_ipc[1]["condensed_size"]["values"] == 10 * 64
+    # the same accuracies as a fit at ipc 1
+    alone = run_benchmark(["digits"], ["herding"], [1], out_dir=tmp_path / "b", **kwargs)
+    assert calls[-1] == ("herding", 1)
+    assert alone[0]["accuracies"] == by_ipc[1]["accuracies"]
