@@ -19,7 +19,8 @@ Scores and rankings do not depend on the budget, so every selection is fit once 
 seed, at the largest ``--ipc``, and each smaller ipc ``n`` is scored as the first ``n`` samples
 of every class of that ranking (``DatasetCondenser.sample(n)``; the set that a fit with
 ``ipc=n`` keeps, which the tests check). The JSON keeps them in that cell's ``draws``; the
-table lists them as rows of their own. ``--fit-each-ipc`` fits every ipc on its own instead.
+table lists them as rows of their own. ``--fit-each-ipc`` fits every ipc on its own instead;
+random, which trains nothing, always does.
 
 Usage::
 
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> None:
 
     def specs_of(dataset: str, method: str, seed: int):
         ipcs = sorted(set(args.ipc))
-        if args.fit_each_ipc or REGISTRY.get(method).learns_samples or len(ipcs) == 1:
+        ranked = not REGISTRY.get(method).learns_samples and method != "random"  # free to fit
+        if args.fit_each_ipc or not ranked or len(ipcs) == 1:
             return (
                 cell_spec(
                     args, dataset, method, n, seed, settings_for(args.budget, dataset, method, n)

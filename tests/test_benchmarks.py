@@ -145,12 +145,15 @@ def test_selections_rank_once_at_the_largest_ipc(common, tmp_path, monkeypatch, 
     module = importlib.import_module("bench_selection")
     out = tmp_path / "s.json"
     base = ["--datasets", "digits", "--ipc", "10", "1", "50", "--methods", "herding", "dm"]
-    module.main([*base, "--out", str(out)])
+    module.main([*base, "random", "--out", str(out)])
     assert [(s["method"], s["ipc"], s.get("draws")) for s in calls] == [
         ("herding", 50, [1, 10]),
         ("dm", 1, None),
         ("dm", 10, None),
         ("dm", 50, None),
+        ("random", 1, None),  # trains nothing: fit at every ipc
+        ("random", 10, None),
+        ("random", 50, None),
     ]
     rows = common.ranked_rows(json.loads(out.read_text())["cells"])
     herding = {r["ipc"]: r for r in rows if r["method"] == "herding"}
