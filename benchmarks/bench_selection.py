@@ -28,13 +28,14 @@ Usage::
     python benchmarks/bench_selection.py --datasets cifar10 --ipc 10 --data-root ../shared/data
     python benchmarks/bench_selection.py ... --resume   # keep finished cells of --out
     python benchmarks/bench_selection.py --datasets mnist --ipc 1 10 50 --data-root ../shared/data
+    python benchmarks/bench_selection.py --methods el2n --set strategy__offset=0.5  # el2n_offset0.5
 """
 
 from __future__ import annotations
 
 import argparse
 
-from _common import add_run_arguments, cell_spec, ranked_rows, run_cells, write_report
+from _common import add_run_arguments, cell_spec, parse_set, ranked_rows, run_cells, write_report
 
 from condensekit.benchmark import budget_settings, markdown_table
 from condensekit.methods import METHODS as REGISTRY
@@ -59,21 +60,28 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="fit every selection at every ipc, instead of once at the largest ipc",
     )
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        help="extra settings of every method, e.g. strategy__offset=0.5; the cells are labelled "
+        "with them (el2n_offset0.5)",
+    )
     args = parser.parse_args(argv)
+    extra = parse_set(args.set)
+    suffix = "".join(f"_{k.removeprefix('strategy__')}{v}" for k, v in extra.items())
+
+    def spec(dataset: str, method: str, ipc: int, seed: int, **more) -> dict:
+        settings = settings_for(args.budget, dataset, method, ipc) | extra
+        label = {"label": method + suffix} if suffix else {}
+        return cell_spec(args, dataset, method, ipc, seed, settings, **label, **more)
 
     def specs_of(dataset: str, method: str, seed: int):
         ipcs = sorted(set(args.ipc))
         ranked = not REGISTRY.get(method).learns_samples and method != "random"  # free to fit
         if args.fit_each_ipc or not ranked or len(ipcs) == 1:
-            return (
-                cell_spec(
-                    args, dataset, method, n, seed, settings_for(args.budget, dataset, method, n)
-                )
-                for n in ipcs
-            )
-        top = ipcs[-1]
-        settings = settings_for(args.budget, dataset, method, top)
-        return [cell_spec(args, dataset, method, top, seed, settings, draws=ipcs[:-1])]
+            return (spec(dataset, method, n, seed) for n in ipcs)
+        return [spec(dataset, method, ipcs[-1], seed, draws=ipcs[:-1])]
 
     specs = (
         spec

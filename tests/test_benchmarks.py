@@ -189,3 +189,18 @@ def test_summary_counts_the_smaller_budgets_of_a_ranking(common, tmp_path, monke
     found = summarize.quick_cells(tmp_path)
     assert sorted(c["ipc"] for c in found) == [1, 10, 50]
     assert {c["acc_mean"] for c in found if c["ipc"] < 50} == {0.8}
+
+
+def test_selection_settings_from_the_command_line_label_their_cells(common, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    module = importlib.import_module("bench_selection")
+    argv = ["--datasets", "cifar10", "--ipc", "10", "--methods", "el2n"]
+    module.main([*argv, "--set", "strategy__offset=0.5", "--out", str(tmp_path / "o.json")])
+    ((spec,),) = [calls]
+    assert spec["label"] == "el2n_offset0.5"
+    assert spec["settings"] == {
+        "strategy__n_networks": 2,
+        "strategy__epochs": 5,
+        "strategy__offset": 0.5,
+    }
