@@ -208,8 +208,10 @@ class BaseCondenser(RoutedParamsMixin, BaseEstimator):
     :meth:`fit` assigns them only when the whole fit succeeded.
     """
 
-    #: Attributes that hold fitted state besides those ending in "_".
-    _private_fitted: ClassVar[tuple[str, ...]] = ("_transform_available",)
+    #: Attributes that hold fitted state besides those ending in "_": whether ``transform`` is
+    #: available, and the parameters (``get_params(deep=False)``) the fit ran with, which
+    #: :func:`condensekit.io.save` records even after a later ``set_params``.
+    _private_fitted: ClassVar[tuple[str, ...]] = ("_transform_available", "_fit_params")
 
     def _fit_state(self, X: Any, y: Any) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -221,6 +223,7 @@ class BaseCondenser(RoutedParamsMixin, BaseEstimator):
 
     def _fit(self, X: Any, y: Any, transform_available: bool) -> None:
         self._reset()
+        params = self.get_params(deep=False)
         try:
             state = self._fit_state(X, y)
         except BaseException:
@@ -229,6 +232,7 @@ class BaseCondenser(RoutedParamsMixin, BaseEstimator):
         for key, value in state.items():
             setattr(self, key, value)
         self._transform_available = transform_available
+        self._fit_params = params
 
     def fit(self, X: Any, y: Any = None) -> BaseCondenser:
         """Learn the condensed set.

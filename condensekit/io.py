@@ -188,7 +188,8 @@ def save_condensed(path: str | os.PathLike, condenser: Any) -> str:
         Output file; ``.npz`` is appended when the name lacks it.
     condenser : fitted DatasetCondenser or selector
         Its ``X_syn_``, ``y_syn_``, ``classes_``, normalisation and layout are stored, with the
-        method, ipc, seed, parameters, condensed size and package versions as JSON.
+        method, ipc, seed, parameters, condensed size and package versions as JSON. Method,
+        ipc and parameters are those the fit ran with, even after a later ``set_params``.
 
     Returns
     -------
@@ -202,7 +203,8 @@ def save_condensed(path: str | os.PathLike, condenser: Any) -> str:
 
     check_is_fitted(condenser)
     layout = condenser.input_layout_
-    params = {k: _jsonable(v) for k, v in condenser.get_params(deep=False).items()}
+    fitted = getattr(condenser, "_fit_params", None) or condenser.get_params(deep=False)
+    params = {k: _jsonable(v) for k, v in fitted.items()}  # as fit, not a later set_params
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -210,7 +212,7 @@ def save_condensed(path: str | os.PathLike, condenser: Any) -> str:
         "torch_version": torch.__version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "estimator": type(condenser).__name__,
-        "method": condenser.method,
+        "method": fitted.get("method", condenser.method),  # selectors fix it as a class attribute
         "ipc": len(condenser.y_syn_) // len(condenser.classes_),  # fitted, not a later set_params
         "n_classes": len(condenser.classes_),
         "seed": int(condenser.seed_),

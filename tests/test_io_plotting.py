@@ -94,6 +94,21 @@ def test_a_saved_selection_samples_its_smaller_budgets(digits, tmp_path):
     )
 
 
+def test_a_saved_file_records_the_parameters_the_fit_ran_with(digits, tmp_path):
+    X_train, _, y_train, _ = digits
+    cond = DatasetCondenser("herding", ipc=2, random_state=3, verbose=0, strategy__features="raw")
+    cond.fit(X_train, y_train)
+    cond.set_params(method="random", ipc=7, random_state=5)  # after the fit: not in the file
+    meta = load_condensed(cond.save(tmp_path / "c")).metadata
+    assert (meta["method"], meta["ipc"], meta["seed"]) == ("herding", 2, 3)
+    assert meta["params"]["method"] == "herding"
+    assert meta["params"]["ipc"] == 2 and meta["params"]["random_state"] == 3
+    assert meta["params"]["strategy__features"] == "raw"
+    with pytest.raises(ValueError):  # a failed refit leaves nothing of the old fit behind
+        cond.set_params(ipc=10_000).fit(X_train, y_train)
+    assert not hasattr(cond, "_fit_params")
+
+
 def _rewrite(path, out, **changes):
     with np.load(path, allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
