@@ -155,15 +155,20 @@ def run_cell_in_subprocess(spec: dict) -> dict:
 def write_report(out: str | Path, cells: list[dict], **extra) -> None:
     """Write the cells so far (and any ``extra`` sections) as JSON to ``out``.
 
-    Scripts call it after every cell, so an interrupted run keeps what it finished. A ``note``
-    already in ``out`` (a person's remark on how its cells ran) is kept while every cell it was
-    written beside is still there, as in a ``--resume`` run; a run that drops them drops it.
+    Scripts call it after every cell, so an interrupted run keeps what it finished. A section
+    already in ``out`` that this call does not give (``None`` counts as not given), such as a
+    ``note`` (a person's remark on how its cells ran) or a speed measurement a ``--no-speed``
+    run skipped, is kept while every cell it was written beside is still there, as in a
+    ``--resume`` run; a run that drops those cells drops it.
     """
     path = Path(out)
-    if "note" not in extra and path.exists():
+    extra = {key: value for key, value in extra.items() if value is not None}
+    if path.exists():
         old = json.loads(path.read_text())
-        if "note" in old and all(cell in cells for cell in old["cells"]):
-            extra["note"] = old["note"]
+        if all(cell in cells for cell in old["cells"]):
+            for key, value in old.items():
+                if key not in ("cells", "machine") and key not in extra:
+                    extra[key] = value
     report = {
         "cells": cells,
         **extra,

@@ -139,6 +139,18 @@ def test_a_note_survives_resumed_rewrites_but_not_a_fresh_run(common, tmp_path):
     assert "note" not in json.loads(out.read_text())
 
 
+def test_a_resumed_run_keeps_the_sections_it_did_not_measure(common, tmp_path):
+    out = tmp_path / "cells.json"
+    first, second = {"seed": 0, "acc_mean": 0.5}, {"seed": 1, "acc_mean": 0.6}
+    common.write_report(out, [first], dm_iteration_cost={"ratio": 1.04})
+    common.write_report(out, [first, second], dm_iteration_cost=None)  # --no-speed --resume
+    assert json.loads(out.read_text())["dm_iteration_cost"] == {"ratio": 1.04}
+    common.write_report(out, [first, second], dm_iteration_cost={"ratio": 1.1})  # measured anew
+    assert json.loads(out.read_text())["dm_iteration_cost"] == {"ratio": 1.1}
+    common.write_report(out, [second])
+    assert "dm_iteration_cost" not in json.loads(out.read_text())
+
+
 def test_selections_rank_once_at_the_largest_ipc(common, tmp_path, monkeypatch, capsys):
     calls = []
     monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
