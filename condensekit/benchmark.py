@@ -8,8 +8,9 @@ Every cell condenses (or selects) with the budget's settings and is scored by th
 
 Budgets:
 
-* ``"quick"``: settings that fit a cell into minutes of a 2-core CPU; the figures of
-  docs/benchmarks.md were measured with them.
+* ``"quick"``: settings that fit a cell at ipc 1 or 10 into minutes of a 2-core CPU (at ipc 50
+  on MNIST, evaluating the 500 images per network dominates: about 1.5 hours of one thread per
+  cell); the figures of docs/benchmarks.md were measured with them.
 * ``"paper"``: the papers' settings (20,000 DM iterations, 1,000 gradient-matching iterations,
   256 real images per class); meant for a GPU.
 """
