@@ -113,6 +113,24 @@ def test_bad_evaluator_parameters(digits):
         CondensedEvaluator(**QUICK).evaluate(cond, X_test, y_test[:-1])
 
 
+def test_bad_evaluation_inputs_name_the_argument(digits):
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X_train, y_train)
+    X_syn, y_syn = cond.transform()
+    ev = CondensedEvaluator(**QUICK)
+    # a pair whose parts differ in length is refused before any training, whichever is longer
+    for pair in [(X_syn, y_syn[:-3]), (X_syn[:-3], y_syn)]:
+        with pytest.raises(ValueError, match="X_syn and y_syn have inconsistent numbers"):
+            ev.evaluate(pair, X_test, y_test)
+    with pytest.raises(ValueError, match="X_test holds 0 samples"):
+        ev.evaluate(cond, X_test[:0], y_test[:0])
+    with pytest.raises(ValueError, match=r"X_test has samples of shape \(10,\)"):
+        ev.evaluate(cond, X_test.reshape(len(X_test), -1)[:, :10], y_test)
+    # a pair sets the layout, so it is the test set that does not fit
+    with pytest.raises(ValueError, match=r"X_test has samples of shape \(8, 8\)"):
+        ev.evaluate((X_syn.reshape(len(X_syn), -1)[:, :10], y_syn), X_test, y_test)
+
+
 def test_protocol_settings_and_halfway_decay(monkeypatch):
     # Record the optimiser settings at every step of the one training loop.
     import condensekit.evaluation.training as training

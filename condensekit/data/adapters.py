@@ -49,8 +49,11 @@ class InputLayout:
         dt = np.dtype(self.dtype)
         return dt if np.issubdtype(dt, np.floating) else np.dtype(np.float32)
 
-    def to_internal(self, X: np.ndarray | torch.Tensor) -> torch.Tensor:
-        """Caller's samples ``(n, *sample_shape)`` -> float32 tensor ``(n, *internal_shape)``."""
+    def to_internal(self, X: np.ndarray | torch.Tensor, name: str = "X") -> torch.Tensor:
+        """Caller's samples ``(n, *sample_shape)`` -> float32 tensor ``(n, *internal_shape)``.
+
+        ``name`` is the parameter that error messages name.
+        """
         if isinstance(X, torch.Tensor):
             t = X.detach()
         else:
@@ -58,8 +61,8 @@ class InputLayout:
             t = torch.as_tensor(arr if arr.flags.writeable else arr.copy())
         if tuple(t.shape[1:]) != self.sample_shape:
             raise ValueError(
-                f"X has samples of shape {tuple(t.shape[1:])}, but the estimator was fitted on "
-                f"samples of shape {self.sample_shape}."
+                f"{name} has samples of shape {tuple(t.shape[1:])}, but the estimator was "
+                f"fitted on samples of shape {self.sample_shape}."
             )
         t = t.to("cpu", torch.float32)  # internal data is prepared on the CPU, then moved once
         if self.channels_last:

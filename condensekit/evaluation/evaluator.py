@@ -128,6 +128,12 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
         X_syn = as_numeric_array(condensed[0], "X_syn")
         if X_syn.ndim < 2:
             raise ValueError(f"X_syn must have at least two dimensions; got {tuple(X_syn.shape)}.")
+        n_labels = np.shape(condensed[1])[0] if np.ndim(condensed[1]) else 0
+        if X_syn.shape[0] != n_labels:
+            raise ValueError(
+                "X_syn and y_syn have inconsistent numbers of samples: "
+                f"{X_syn.shape[0]} and {n_labels}."
+            )
         classes, _ = encode_labels(condensed[1])
         layout = infer_layout(tuple(X_syn.shape[1:]), numpy_dtype(X_syn), input_shape)
         normalizer = Normalizer.fit(layout.to_internal(X_syn))
@@ -269,10 +275,16 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         X_syn, y_syn, classes, layout, normalizer, X_test = _condensed_parts(
             condensed, X_test, input_shape, n_per_class
         )
-        X_train = normalizer.normalize(layout.to_internal(as_numeric_array(X_syn, "X_syn")))
+        X_train = normalizer.normalize(
+            layout.to_internal(as_numeric_array(X_syn, "X_syn"), "X_syn")
+        )
         y_train = self._encode(y_syn, classes)
-        X_eval = normalizer.normalize(layout.to_internal(as_numeric_array(X_test, "X_test")))
+        X_eval = normalizer.normalize(
+            layout.to_internal(as_numeric_array(X_test, "X_test"), "X_test")
+        )
         y_eval = self._encode(y_test, classes)
+        if X_eval.shape[0] == 0:
+            raise ValueError("X_test holds 0 samples; evaluation needs at least one.")
         if X_eval.shape[0] != y_eval.shape[0]:
             raise ValueError(
                 f"X_test and y_test have inconsistent numbers of samples: "
