@@ -97,14 +97,22 @@ def _cmd_condense(args: argparse.Namespace) -> int:
     from .condenser import DatasetCondenser
 
     X, y = _load_data(args.data, args.data_root)
+    if args.grid and not args.input_shape and np.ndim(X) == 2:
+        raise CLIError(
+            f"--grid draws images, but {args.data} holds rows of features; add --input-shape "
+            "H,W (or C,H,W) to read them as images"
+        )
     settings: dict[str, Any] = {}
-    if args.budget != "default":
+    budget = args.budget
+    if budget == "auto":
+        budget = "quick" if args.data in FLIP else "default"
+    if budget != "default":
         if args.data not in FLIP:
             raise CLIError(
                 f"--budget {args.budget} is defined for {sorted(FLIP)}; for a file use "
                 "--budget default and --max-iter/--set"
             )
-        settings = budget_settings(args.budget, args.method, args.data, args.ipc)
+        settings = budget_settings(budget, args.method, args.data, args.ipc)
     if args.max_iter is not None:
         settings["max_iter"] = args.max_iter
     settings.update(_parse_settings(args.set))
@@ -113,6 +121,7 @@ def _cmd_condense(args: argparse.Namespace) -> int:
         ipc=args.ipc,
         device=args.device,
         random_state=args.seed,
+        input_shape=args.input_shape,
         verbose=0 if args.quiet else 1,
         **settings,
     ).fit(X, y)
@@ -171,7 +180,9 @@ def _cmd_show(args: argparse.Namespace) -> int:
     from .plotting import image_grid
 
     condensed = load_condensed(args.set_file)
-    grid = image_grid(condensed, n_per_class=args.per_class, zoom=args.zoom)
+    grid = image_grid(
+        condensed, n_per_class=args.per_class, zoom=args.zoom, input_shape=args.input_shape
+    )
     grid.save(args.output)
     print(f"wrote {args.output} ({len(grid.classes)} classes)")
     return 0
@@ -210,6 +221,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _shape(text: str) -> tuple[int, ...]:
+    """``"8,8"``, ``"8x8"`` or ``"3,32,32"`` -> a tuple of two or three positive ints."""
+    parts = text.lower().replace("x", ",").split(",")
+    try:
+        shape = tuple(int(v) for v in parts)
+    except ValueError:
+        shape = ()
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected H,W or C,H,W of positive integers (e.g. 8,8), got {text!r}"
+        )
+    return shape
+
+
+_INPUT_SHAPE_HELP = "read rows of features as images of this shape, H,W or C,H,W (e.g. 8,8)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``condensekit`` command."""
     from . import __version__
@@ -243,10 +271,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ipc", type=_positive_int, default=10, help="samples per class (10)")
     p.add_argument(
         "--budget",
-        choices=["quick", "paper", "default"],
-        default="quick",
+        choices=["auto", "quick", "paper", "default"],
+        default="auto",
         help="named settings for digits/mnist/cifar10: quick (CPU minutes), paper (the papers'"
-        ", for a GPU) or default (the library's defaults; for .npz data)",
+        ", for a GPU) or default (the library's defaults, the only one for .npz data); auto "
+        "(the default) is quick for a named dataset and default for a file",
     )
     p.add_argument("--max-iter", type=_positive_int, default=None, help="outer iterations")
     p.add_argument("--seed", type=int, default=0, help="random_state (0)")
@@ -259,6 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", "-o", required=True, help="the .npz file to write")
     p.add_argument("--grid", default=None, help="also write the image grid to this PNG")
+    p.add_argument(
+        "--input-shape",
+        type=_shape,
+        default=None,
+        help=_INPUT_SHAPE_HELP + "; the fit then uses an image network",
+    )
     common(p)
     p.set_defaults(run=_cmd_condense)
 
@@ -292,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", required=True, help="the PNG file to write")
     p.add_argument("--per-class", type=_positive_int, default=None, help="images per row")
     p.add_argument("--zoom", type=_positive_int, default=None, help="integer upscaling")
+    p.add_argument("--input-shape", type=_shape, default=None, help=_INPUT_SHAPE_HELP)
     p.set_defaults(run=_cmd_show)
 
     p = sub.add_parser(
@@ -357,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         TypeError,
         KeyError,
         RuntimeError,
+        ArithmeticError,  # FloatingPointError: a fit whose loss diverged
         EOFError,
         zipfile.BadZipFile,
         zlib.error,

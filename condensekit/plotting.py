@@ -84,15 +84,23 @@ def _grid_source(source: Any, y: Any, input_shape: tuple[int, ...] | None):
     from .io import CondensedSet
 
     if isinstance(source, CondensedSet):
-        return source.X, source.y, source.classes, source.input_layout, source.value_range
-    if hasattr(source, "X_syn_") and hasattr(source, "input_layout_"):
-        return (
+        parts = (source.X, source.y, source.classes, source.input_layout, source.value_range)
+    elif hasattr(source, "X_syn_") and hasattr(source, "input_layout_"):
+        parts = (
             source.X_syn_,
             source.y_syn_,
             source.classes_,
             source.input_layout_,
             getattr(source, "value_range_", None),
         )
+    else:
+        parts = None
+    if parts is not None:
+        layout = parts[3]
+        if input_shape is not None and not layout.is_image:
+            # rows of features (e.g. flattened digits) read as images for the picture only
+            layout = infer_layout(layout.sample_shape, np.dtype(layout.dtype), input_shape)
+        return (*parts[:3], layout, parts[4])
     if y is None:
         raise ValueError(
             "image_grid needs a fitted condenser, a CondensedSet, or images X with labels y."
@@ -128,7 +136,8 @@ def image_grid(
     y : array-like, optional
         Labels of an array ``source``.
     input_shape : tuple of int, optional
-        ``(H, W)`` or ``(C, H, W)`` to read flat rows of an array as images.
+        ``(H, W)`` or ``(C, H, W)`` to read flat rows as images: rows of an array, or of a
+        condenser or saved set fitted on rows of features.
     value_range : (float, float), optional
         Values mapped to black and white; values outside are clamped. Default: the training
         data's range for a condenser or a saved set, else the images' own range.

@@ -72,6 +72,25 @@ def test_output_without_suffix_names_the_file_written(tmp_path, capsys):
     assert load_condensed(tmp_path / "noext.npz").ipc == 1
 
 
+def test_npz_data_takes_the_default_budget_and_rows_can_be_pictured(tmp_path, capsys, digits):
+    X_train, _, y_train, _ = digits
+    data = tmp_path / "rows.npz"
+    np.savez(data, X=X_train.reshape(-1, 64), y=y_train)
+    out, grid = tmp_path / "sel.npz", tmp_path / "sel.png"
+    argv = ["condense", "--data", str(data), "--method", "random", "--ipc", "1", "--quiet"]
+    # --grid on rows without --input-shape is refused before the fit: nothing is written
+    assert main([*argv, "-o", str(out), "--grid", str(grid)]) == 1
+    assert "--input-shape" in capsys.readouterr().err and not out.exists()
+    # the default budget (auto) is the library's defaults for a file
+    assert main([*argv, "-o", str(out)]) == 0
+    assert load_condensed(out).X.shape == (10, 64)
+    assert main(["show", str(out), "-o", str(grid), "--input-shape", "8x8", "--zoom", "1"]) == 0
+    assert grid.read_bytes()[:4] == b"\x89PNG"
+    # --input-shape at condense time fits an image network and pictures the set
+    assert main([*argv, "-o", str(out), "--input-shape", "8,8", "--grid", str(grid)]) == 0
+    assert load_condensed(out).metadata["params"]["input_shape"] == [8, 8]
+
+
 def test_unreadable_data_files_are_one_line_errors(tmp_path, capsys, digits):
     X_train, _, y_train, _ = digits
     good = tmp_path / "good.npz"
@@ -106,6 +125,16 @@ def test_unreadable_data_files_are_one_line_errors(tmp_path, capsys, digits):
         (["evaluate", "missing.npz", "--test", "digits"], 1, "No condensed set"),
         (["show", "missing.npz", "-o", "x.png"], 1, "No condensed set"),
         (["benchmark", "--datasets", "imagenet"], 1, "imagenet"),
+        (
+            [
+                *["condense", "--data", "digits", "--method", "dm", "--ipc", "1", "--quiet"],
+                *["--max-iter", "10", "-o", "x.npz"],
+                *["--set", "strategy__lr_syn=1e30", "strategy__batch_real=16"],
+            ],
+            1,
+            "lower strategy__lr_syn",
+        ),
+        (["show", "x.npz", "-o", "x.png", "--input-shape", "8"], 2, "H,W or C,H,W"),
         ([], 2, "required"),
     ],
 )

@@ -236,6 +236,23 @@ def test_image_grid_of_arrays_colour_and_errors():
         image_grid(X)
 
 
+def test_image_grid_reads_a_fit_on_rows_as_images_with_input_shape(digits, tmp_path):
+    X_train, _, y_train, _ = digits
+    rows = X_train.reshape(len(X_train), -1)
+    cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(rows, y_train)
+    with pytest.raises(ValueError, match="rows of features"):
+        image_grid(cond)
+    grid = image_grid(cond, input_shape=(8, 8), zoom=1)
+    assert grid.image.shape == (10 * 9 + 1, 2 * 9 + 1)
+    # the same picture as from the images the rows were flattened from
+    pictured = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X_train, y_train)
+    np.testing.assert_array_equal(grid.image, image_grid(pictured, zoom=1).image)
+    loaded = load_condensed(cond.save(tmp_path / "rows"))
+    np.testing.assert_array_equal(image_grid(loaded, input_shape=(8, 8), zoom=1).image, grid.image)
+    with pytest.raises(ValueError, match="holds 49 values"):
+        image_grid(cond, input_shape=(7, 7))
+
+
 def test_svg_charts_are_valid_and_complete(fitted_dm, tmp_path):
     curve = loss_curve(fitted_dm)
     root = ET.fromstring(curve.svg)
