@@ -77,7 +77,9 @@ def seed_from_random_state(random_state: int | np.random.RandomState | None) -> 
     if random_state is None:
         return int(np.random.SeedSequence().entropy) & ((1 << 63) - 1)
     if isinstance(random_state, Integral) and not isinstance(random_state, bool):
-        return int(random_state) & ((1 << 63) - 1)
+        if not 0 <= int(random_state) < 2**63:
+            raise ValueError(f"random_state must lie in [0, 2**63 - 1]; got {random_state}.")
+        return int(random_state)
     rng = check_random_state(random_state)
     return int(rng.randint(0, 2**31 - 1)) * (2**31) + int(rng.randint(0, 2**31 - 1))
 

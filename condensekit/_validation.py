@@ -141,12 +141,15 @@ BOOLEAN = InstanceOf((bool,), "a bool")
 def _is_random_state(value: Any) -> bool:
     import numpy as np
 
-    return value is None or (
-        isinstance(value, (Integral, np.random.RandomState)) and not isinstance(value, bool)
-    )
+    if value is None or isinstance(value, np.random.RandomState):
+        return True
+    # ints up to 2**63 - 1: every seed_ a fit reports (63 bits) can be passed back
+    return isinstance(value, Integral) and not isinstance(value, bool) and 0 <= value < 2**63
 
 
-RANDOM_STATE = Check(_is_random_state, "None, an int or a numpy.random.RandomState")
+RANDOM_STATE = Check(
+    _is_random_state, "None, an int in [0, 2**63 - 1] or a numpy.random.RandomState"
+)
 
 
 def validate_params(

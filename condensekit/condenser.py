@@ -305,6 +305,17 @@ class DatasetCondenser(BaseCondenser):
 
         if strategy.learns_samples:
             make_network()  # fail fast on a network that cannot take these inputs
+        else:
+            # A selection may never build one (random, raw features), yet a bad ``model`` or
+            # ``model__*`` is still reported; checked on the CPU from a throwaway generator,
+            # so the fit's own random stream is not touched.
+            build_model(
+                model_name,
+                layout.internal_shape,
+                n_classes,
+                generator=torch.Generator().manual_seed(0),
+                **model_kwargs,
+            )
         normalizer = Normalizer.fit(prepared.X)
         data = RealData(
             normalizer.normalize(prepared.X).to(device),

@@ -29,6 +29,8 @@ def _fit(X, y, **kw):
         ({"input_shape": (8, -8)}, r"'input_shape' parameter"),
         ({"verbose": -1}, r"'verbose' parameter"),
         ({"random_state": "zero"}, r"'random_state' parameter"),
+        ({"random_state": -1}, r"'random_state' parameter .* \[0, 2\*\*63 - 1\]"),
+        ({"random_state": 2**63}, r"'random_state' parameter .* \[0, 2\*\*63 - 1\]"),
         ({"strategy__lr_syn": -1.0}, r"'strategy__lr_syn' parameter of DistributionMatching"),
         ({"strategy__nonsense": 1}, r"no setting 'nonsense'.*lr_syn"),
         ({"device": "tpu"}, r"'device' parameter"),
@@ -143,6 +145,45 @@ def test_unknown_model(digits_small):
     X, y = digits_small
     with pytest.raises(ValueError, match="Unknown model 'resnet-9000'"):
         _fit(X, y, model="resnet-9000")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"method": "dm"},
+        {"method": "random"},
+        {"method": "herding", "strategy__features": "raw"},
+        {"method": "kcenter", "strategy__features": "raw"},
+    ],
+)
+def test_bad_model_settings_are_reported_even_when_no_network_is_built(digits_small, params):
+    X, y = digits_small
+    rows = X.reshape(len(X), -1)
+
+    def fit(X, **kw):  # every error comes before any training
+        return DatasetCondenser(ipc=1, verbose=0, **params, **kw).fit(X, y)
+
+    with pytest.raises(ValueError, match="Unknown model 'foo'"):
+        fit(X, model="foo")
+    with pytest.raises(ValueError, match=r"no parameter widht; its parameters are \['width'"):
+        fit(X, model__widht=64)
+    with pytest.raises(ValueError, match=r"'mlp' has no parameter foo.*'hidden'"):
+        fit(rows, model__foo=1)
+    cond = DatasetCondenser(ipc=1, verbose=0, model="foo", **params)
+    with pytest.raises(ValueError):
+        cond.fit(X, y)
+    assert not hasattr(cond, "X_syn_")
+
+
+def test_a_reported_seed_reproduces_the_fit(digits_small):
+    X, y = digits_small
+    first = DatasetCondenser("random", ipc=2, verbose=0).fit(X, y)
+    again = DatasetCondenser("random", ipc=2, verbose=0, random_state=first.seed_).fit(X, y)
+    np.testing.assert_array_equal(first.sample_indices_, again.sample_indices_)
+    # distinct ints are distinct seeds (no masking folds 2**63 + k onto k: it is refused)
+    a = DatasetCondenser("random", ipc=2, verbose=0, random_state=0).fit(X, y)
+    b = DatasetCondenser("random", ipc=2, verbose=0, random_state=1).fit(X, y)
+    assert not np.array_equal(a.sample_indices_, b.sample_indices_)
 
 
 def test_complex_and_string_data(digits_small):

@@ -7,6 +7,7 @@ explicit ``torch.Generator`` and leaves the global random state untouched.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import torch
@@ -14,6 +15,7 @@ from torch import nn
 
 from .._registry import Registry
 from .._torch_utils import init_parameters
+from .._validation import InvalidParameterError
 from .convnet import ConvNet
 from .mlp import MLP
 from .torchvision_models import TorchvisionNet, torchvision_names
@@ -66,10 +68,20 @@ def build_model(
     ------
     ValueError
         If the name is unknown or the network cannot take inputs of ``in_shape``.
+    InvalidParameterError
+        If a keyword is not a parameter of a registered network (it lists the accepted ones).
     """
     if name in MODELS:
         factory = MODELS.get(name)
         args: tuple = (tuple(in_shape), n_classes)
+        params = list(inspect.signature(factory).parameters.values())[2:]
+        accepted = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        unknown = sorted(set(kwargs) - set(accepted))
+        if unknown and not any(p.kind is p.VAR_KEYWORD for p in params):
+            raise InvalidParameterError(
+                f"model {name!r} has no parameter {', '.join(unknown)}; its parameters are "
+                f"{accepted} (set as model__<name>)."
+            )
     elif name in torchvision_names():
         factory, args = TorchvisionNet, (name, tuple(in_shape), n_classes)
     else:
