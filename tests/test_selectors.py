@@ -141,3 +141,20 @@ def test_selector_passes_sklearn_check_estimator(est):
     )
     failed = {r["check_name"]: str(r["exception"]) for r in results if r["status"] == "failed"}
     assert not failed
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "label"),
+    [
+        ("el2n", {"n_networks": 2, "epochs": 1}, "network 2/2"),
+        ("forgetting", {"epochs": 2}, "network 1/1"),
+        ("herding", {"features": "network", "epochs": 1}, "feature network"),
+    ],
+)
+def test_helper_training_shows_progress_only_when_verbose(digits_small, capfd, name, params, label):
+    X, y = digits_small
+    common = {**COMMON, "ipc": 1}
+    SELECTORS.get(name)(**params, **{**common, "verbose": 1}).fit(X, y)
+    assert label in capfd.readouterr().err
+    SELECTORS.get(name)(**params, **common).fit(X, y)
+    assert capfd.readouterr().err == ""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 
 def train_network(
@@ -27,6 +28,8 @@ def train_network(
     augment=None,
     decay_at: int | None = None,
     on_epoch_end: Callable[[nn.Module, int], None] | None = None,
+    verbose: int = 0,
+    desc: str | None = None,
 ) -> nn.Module:
     """Train ``net`` with SGD and cross-entropy on ``(X, y)``.
 
@@ -52,6 +55,10 @@ def train_network(
     on_epoch_end : callable, optional
         Called as ``on_epoch_end(net, epoch)`` after every epoch (the network is put back in
         training mode afterwards), e.g. to record predictions.
+    verbose : int, default=0
+        ``>= 1`` shows a progress bar over the epochs (tqdm), labelled ``desc``.
+    desc : str, optional
+        Label of the progress bar.
 
     Returns
     -------
@@ -64,7 +71,7 @@ def train_network(
     )
     decay_at = epochs // 2 if decay_at is None else decay_at
     n = X.shape[0]
-    for epoch in range(epochs):
+    for epoch in tqdm(range(epochs), desc=desc, disable=not verbose, leave=False):
         if epoch == decay_at and epoch > 0:
             for group in optimizer.param_groups:
                 group["lr"] *= 0.1

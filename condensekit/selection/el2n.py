@@ -73,10 +73,18 @@ class EL2N(SelectionStrategy):
         """Mean EL2N over ``n_networks`` briefly trained networks."""
         X, y = ctx.data.X, ctx.data.y
         total = torch.zeros(len(y), device=X.device)
-        for _ in range(self.n_networks):
+        for k in range(self.n_networks):
             net = ctx.make_network()
             if self.epochs:
-                train_network(net, X, y, epochs=self.epochs, generator=ctx.generator)
+                train_network(
+                    net,
+                    X,
+                    y,
+                    epochs=self.epochs,
+                    generator=ctx.generator,
+                    verbose=ctx.verbose,
+                    desc=f"{ctx.description}: network {k + 1}/{self.n_networks}",
+                )
             total += self.network_scores(net, X, y)
         return total / self.n_networks
 
@@ -95,7 +103,7 @@ class EL2N(SelectionStrategy):
         skip = torch.minimum(wanted, counts - ctx.ipc).clamp_min(0)
         if bool((skip < wanted).any()):
             logger.warning(
-                "strategy__offset=%s skips more samples than classes can spare at ipc=%d; "
+                "offset=%s skips more samples than classes can spare at ipc=%d; "
                 "for %d classes the window slides back to the %d samples just past the hardest "
                 "that can be skipped.",
                 self.offset,

@@ -33,5 +33,13 @@ def real_features(ctx: FitContext, features: str, epochs: int) -> torch.Tensor:
     if features == "raw":
         return X.flatten(1)
     net = ctx.make_network()
-    train_network(net, X, ctx.data.y, epochs=epochs, generator=ctx.generator)
+    train_network(
+        net,
+        X,
+        ctx.data.y,
+        epochs=epochs,
+        generator=ctx.generator,
+        verbose=ctx.verbose,
+        desc=f"{ctx.description}: feature network",
+    )
     return _embed(net, X)

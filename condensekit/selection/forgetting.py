@@ -61,7 +61,7 @@ class Forgetting(SelectionStrategy):
         """Mean number of forgetting events over ``n_networks`` trainings."""
         X, y = ctx.data.X, ctx.data.y
         total = torch.zeros(len(y), device=X.device)
-        for _ in range(self.n_networks):
+        for k in range(self.n_networks):
             record = torch.zeros(self.epochs, len(y), dtype=torch.bool, device=X.device)
 
             @torch.no_grad()
@@ -71,6 +71,15 @@ class Forgetting(SelectionStrategy):
                     record[epoch, i : i + 1024] = net(X[i : i + 1024]).argmax(1) == y[i : i + 1024]
 
             net = ctx.make_network()
-            train_network(net, X, y, epochs=self.epochs, generator=ctx.generator, on_epoch_end=mark)
+            train_network(
+                net,
+                X,
+                y,
+                epochs=self.epochs,
+                generator=ctx.generator,
+                on_epoch_end=mark,
+                verbose=ctx.verbose,
+                desc=f"{ctx.description}: network {k + 1}/{self.n_networks}",
+            )
             total += count_forgetting(record)
         return total / self.n_networks
