@@ -167,15 +167,25 @@ def _jsonable(value: Any) -> Any:
 
 
 def _storable_labels(labels: np.ndarray, name: str) -> np.ndarray:
-    """Labels as an array numpy can save without pickle (numbers, booleans or text)."""
+    """Labels as an array numpy can save without pickle (numbers, booleans, text or bytes).
+
+    An object array is stored in the plain dtype numpy infers for its items (``[1, 2]`` as
+    integers, ``["a", "b"]`` as text) when every item compares equal to its stored value.
+    """
     arr = np.asarray(labels)
-    if arr.dtype.kind in "biufU":
+    if arr.dtype.kind in "biufUS":
         return arr
-    if arr.dtype.kind == "O" and all(isinstance(v, str) for v in arr.ravel()):
-        return arr.astype(str)
+    if arr.dtype.kind == "O":
+        try:
+            plain = np.array(arr.tolist())
+        except (TypeError, ValueError):
+            plain = arr
+        same = plain.shape == arr.shape and bool(np.all(plain.astype(object) == arr))
+        if plain.dtype.kind in "biufUS" and same:
+            return plain
     raise ValueError(
         f"{name} of dtype {arr.dtype} cannot be stored without pickle; condensed sets are saved "
-        "with numeric, boolean or string labels only."
+        "with numeric, boolean, string or bytes labels only."
     )
 
 

@@ -13,6 +13,7 @@ from condensekit import (
     CondensedSet,
     DatasetCondenser,
     HerdingSelector,
+    RandomSelector,
     load_condensed,
     save_condensed,
 )
@@ -71,6 +72,36 @@ def test_selection_with_string_labels_round_trips(digits, tmp_path):
     np.testing.assert_array_equal(loaded.sample_indices, sel.sample_indices_)
     assert loaded.metadata["estimator"] == "HerdingSelector"
     assert loaded.input_layout.internal_shape == (64,)
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda y: np.array([int(v) for v in y], dtype=object),
+        lambda y: np.array([f"digit {v}" for v in y], dtype=object),
+        lambda y: y.astype(str).astype(bytes),
+    ],
+    ids=["object-ints", "object-str", "bytes"],
+)
+def test_labels_fit_accepts_are_saved_without_pickle(digits, tmp_path, encode):
+    X_train, _, y_train, _ = digits
+    labels = encode(y_train)
+    sel = RandomSelector(ipc=1, random_state=0, verbose=0).fit(X_train, labels)
+    loaded = load_condensed(sel.save(tmp_path / "sel"))
+    assert loaded.y.dtype != object and loaded.classes.dtype != object
+    assert loaded.y.tolist() == sel.y_syn_.tolist()
+    assert loaded.classes.tolist() == sel.classes_.tolist()
+
+
+def test_labels_numpy_cannot_store_plainly_are_refused(digits, tmp_path):
+    from fractions import Fraction
+
+    X_train, _, y_train, _ = digits
+    labels = np.array([Fraction(int(v), 3) for v in y_train], dtype=object)
+    sel = RandomSelector(ipc=1, random_state=0, verbose=0).fit(X_train, labels)
+    with pytest.raises(ValueError, match="cannot be stored without pickle"):
+        sel.save(tmp_path / "sel")
+    assert not (tmp_path / "sel.npz").exists()
 
 
 def test_a_saved_selection_samples_its_smaller_budgets(digits, tmp_path):
