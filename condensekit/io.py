@@ -344,6 +344,16 @@ def _problems(arrays: dict[str, np.ndarray], metadata: dict, layout: InputLayout
         problems.append("labels that are not among its classes")
     if int(np.prod(layout.internal_shape)) != int(np.prod(layout.sample_shape)):
         problems.append("an inconsistent layout")
+    try:
+        numeric_layout = np.dtype(layout.dtype).kind in "biuf"
+    except TypeError:
+        numeric_layout = False
+    if not numeric_layout:
+        problems.append(f"a layout dtype {layout.dtype!r}, a numeric dtype name expected")
+    if classes.ndim != 1 or len(classes) == 0:
+        problems.append(f"classes of shape {classes.shape}, a non-empty list expected")
+    elif len(classes) > 1 and not bool(np.all(classes[1:] > classes[:-1])):
+        problems.append("classes that are not sorted and unique")
     channels = layout.internal_shape[0]
     for name in ("normalizer_mean", "normalizer_std"):
         stat = arrays[name]

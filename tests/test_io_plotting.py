@@ -184,6 +184,9 @@ def test_bad_files_give_a_clear_error(fitted_dm, tmp_path):
     with_meta("bool_version", format_version=True)
     _rewrite(good, tmp_path / "text_X.npz", X=np.full((20, 8, 8), "a"))
     _rewrite(good, tmp_path / "bad_indices.npz", sample_indices=np.array([-1, 2]))
+    with_meta("foo_dtype", layout=dict(layout, dtype="foo"))
+    with_meta("text_dtype", layout=dict(layout, dtype="str"))
+    _rewrite(good, tmp_path / "unsorted.npz", classes=np.arange(10)[::-1].copy())
     cases = {
         "truncated": "not a readable condensed set",
         "garbage": "not a readable condensed set",
@@ -202,6 +205,9 @@ def test_bad_files_give_a_clear_error(fitted_dm, tmp_path):
         "bool_version": "format version True",
         "text_X": "non-numeric",
         "bad_indices": "sample_indices",
+        "foo_dtype": "layout dtype 'foo'",
+        "text_dtype": "layout dtype 'str'",
+        "unsorted": "not sorted and unique",
     }
     for name, message in cases.items():
         with pytest.raises(CondensedFileError, match=message):
