@@ -63,8 +63,10 @@ class DatasetCondenser(BaseCondenser):
         A registered method (see :func:`condensekit.list_methods`): ``"dm"`` (distribution
         matching), ``"ddm"`` (decomposed DM: style and diversity terms), ``"dc"``, ``"dsa"``,
         ``"dcc"``, ``"dsa_dcc"`` (gradient matching: class-wise, with siamese augmentation,
-        contrastive, both), ``"generative"`` (a conditional generator instead of pixels) or
-        ``"random"`` (random real samples; a baseline).
+        contrastive, both), ``"generative"`` (a conditional generator instead of pixels), or a
+        selection of real samples: ``"random"``, ``"herding"``, ``"kcenter"``, ``"el2n"``,
+        ``"grand"``, ``"forgetting"`` (the baselines; also estimators of their own in
+        :mod:`condensekit.selectors`).
     ipc : int, default=10
         Samples per class in the condensed set. Methods that start from or keep real samples
         need every class to hold at least ``ipc`` samples.

@@ -80,6 +80,21 @@ def test_crop_is_a_whole_pixel_shift(images):
     assert moved >= 10
 
 
+def test_crop_shifts_each_axis_by_its_own_side():
+    # 8 x 32 images: up to 1 pixel vertically, up to 4 horizontally (1/8 of each side)
+    x = torch.rand(200, 1, 8, 32, generator=_gen(5))
+    aug = SiameseAugment(color=False, flip=False, cutout=False, scale=False, rotate=False)
+    out = aug(x, aug.draw(200, _gen(6), (8, 32)))
+    seen = set()
+    for xi, oi in zip(x, out):
+        shifts = [(dy, dx) for dy in range(-2, 3) for dx in range(-5, 6)]
+        match = [s for s in shifts if torch.allclose(oi, _shifted(xi, *s), atol=1e-5)]
+        assert len(match) == 1, "output is not one whole-pixel shift of its input"
+        seen.add(match[0])
+    assert {dy for dy, _ in seen} == {-1, 0, 1}
+    assert {dx for _, dx in seen} == set(range(-4, 5))
+
+
 def test_gradients_flow_to_the_images(images):
     aug = SiameseAugment()
     x = images.clone().requires_grad_(True)

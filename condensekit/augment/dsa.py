@@ -207,10 +207,12 @@ class SiameseAugment(BaseEstimator):
         theta = torch.zeros(n_groups, 2, 3, device=dev)
         theta[:, 0, 0] = 1.0
         theta[:, 1, 1] = 1.0
-        # crop: whole-pixel translation in [-s, s], in affine_grid's normalised units
-        shift = int(self.crop_ratio * min(height, width) + 0.5)
-        tx = torch.floor(u[:, 3] * (2 * shift + 1)) - shift
-        ty = torch.floor(u[:, 4] * (2 * shift + 1)) - shift
+        # crop: whole-pixel translation in [-s, s] with s a crop_ratio of that axis's side, in
+        # affine_grid's normalised units
+        shift_x = int(self.crop_ratio * width + 0.5)
+        shift_y = int(self.crop_ratio * height + 0.5)
+        tx = torch.floor(u[:, 3] * (2 * shift_x + 1)) - shift_x
+        ty = torch.floor(u[:, 4] * (2 * shift_y + 1)) - shift_y
         theta[:, 0, 2] = torch.where(crop, tx * 2.0 / max(width - 1, 1), theta[:, 0, 2])
         theta[:, 1, 2] = torch.where(crop, ty * 2.0 / max(height - 1, 1), theta[:, 1, 2])
         # flip: mirror the x axis with probability flip_prob
