@@ -87,9 +87,13 @@ def run_cell(spec: dict) -> dict:
     """Condense and evaluate one cell in this process.
 
     ``spec`` holds ``dataset``, ``method``, ``ipc``, ``settings`` (condenser keyword arguments),
-    ``seed``, ``n_models``, ``device``, ``data_root``, an optional ``budget`` label and optional
+    ``seed``, ``n_models``, ``device``, ``data_root``, an optional ``budget`` label, optional
     ``draws``: numbers per class to draw from a fitted generative condenser and score too (with
-    the same evaluator), reported under ``"draws"``.
+    the same evaluator), reported under ``"draws"``, and optional ``protocols``: further
+    evaluation protocols (``CondensedEvaluator(protocol=...)``: ``"paper"``, ``"dc"``,
+    ``"dsa"``...) under which the same set is scored too, reported under ``"protocols"`` by the
+    name asked for, with the protocol it resolved to. The main score (``acc_mean``...) is always
+    the default evaluator's.
     """
     import torch
 
@@ -135,6 +139,24 @@ def run_cell(spec: dict) -> dict:
                 "acc_std": drawn.std,
                 "accuracies": drawn.accuracies,
                 "eval_time_s": drawn.time,
+            }
+    if spec.get("protocols"):
+        out["protocols"] = {}
+        for name in spec["protocols"]:
+            scored = CondensedEvaluator(
+                n_models=spec.get("n_models", 5),
+                random_state=spec["seed"],
+                device=params["device"],
+                protocol=name,
+            ).evaluate(cond, X_test, y_test)
+            out["protocols"][name] = {
+                "resolved": scored.protocol,
+                "augment": scored.augment,
+                "eval_epochs": scored.epochs,
+                "acc_mean": scored.mean,
+                "acc_std": scored.std,
+                "accuracies": scored.accuracies,
+                "eval_time_s": scored.time,
             }
     if hasattr(cond, "condensed_size_"):
         out["condensed_size"] = cond.condensed_size_
@@ -197,8 +219,8 @@ def _device_type(device: str) -> str:
 
 def same_cell(row: dict, spec: dict) -> bool:
     """Whether a finished ``row`` is the cell that ``spec`` would run (same data, method, label,
-    ipc, seed, evaluator, extra draw sizes, every setting, and the kind of device it actually
-    ran on)."""
+    ipc, seed, evaluator, extra draw sizes and protocols, every setting, and the kind of device
+    it actually ran on)."""
     keys = ("dataset", "method", "ipc", "seed")
     if any(row[k] != spec[k] for k in keys):
         return False
@@ -211,6 +233,8 @@ def same_cell(row: dict, spec: dict) -> bool:
     if "device" in row and _device_type(row["device"]) != _device_type(spec.get("device", "auto")):
         return False
     if sorted(row.get("draws", {})) != sorted(str(n) for n in spec.get("draws", [])):
+        return False
+    if sorted(row.get("protocols", {})) != sorted(spec.get("protocols", [])):
         return False
     settings = {k: v for k, v in row["settings"].items() if k not in ("ipc", "random_state")}
     wanted = {"device": spec.get("device", "auto"), **spec.get("settings", {})}

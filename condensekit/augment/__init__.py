@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from .._registry import Registry
+from .dc import DCAugment
 from .dsa import FAMILIES, AugmentParams, SiameseAugment
 
 AUGMENTATIONS: Registry = Registry("augmentation")
 AUGMENTATIONS.register("dsa", SiameseAugment)
+AUGMENTATIONS.register("dc", DCAugment)
 
 
 def build_augment(spec: Any, **kwargs: Any) -> SiameseAugment | None:
@@ -17,8 +19,9 @@ def build_augment(spec: Any, **kwargs: Any) -> SiameseAugment | None:
     Parameters
     ----------
     spec : None, str or object
-        ``None`` for no augmentation, a registered name (``"dsa"``), or an object with ``draw``
-        and ``__call__`` (returned as is, after ``set_params(**kwargs)`` on a copy if given).
+        ``None`` for no augmentation, a registered name (``"dsa"``, ``"dc"``), or an object
+        with ``draw`` and ``__call__`` (returned as is, after ``set_params(**kwargs)`` on a copy
+        if given).
     **kwargs
         Constructor arguments (``flip=False``...), e.g. routed from ``augment__flip``.
     """
@@ -45,4 +48,11 @@ def build_augment(spec: Any, **kwargs: Any) -> SiameseAugment | None:
     return validate() if callable(validate) else aug
 
 
-__all__ = ["AUGMENTATIONS", "FAMILIES", "AugmentParams", "SiameseAugment", "build_augment"]
+__all__ = [
+    "AUGMENTATIONS",
+    "FAMILIES",
+    "AugmentParams",
+    "DCAugment",
+    "SiameseAugment",
+    "build_augment",
+]

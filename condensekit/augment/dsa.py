@@ -105,6 +105,9 @@ class SiameseAugment(BaseEstimator):
         "rotate_degrees": [Interval(Real, 0, 180, closed="both")],
         "flip_prob": [Interval(Real, 0, 1, closed="both")],
     }
+    #: While training a network, one family for a whole mini-batch (the DSA reference code's
+    #: rule; each sample still draws its own parameters) rather than one per sample.
+    family_per_batch: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -36,6 +36,7 @@ from ..base import BaseCondenser, RoutedParamsMixin, encode_labels
 from ..data.adapters import InputLayout, Normalizer, as_numeric_array, infer_layout, numpy_dtype
 from ..io import CondensedSet
 from ..models import build_model, resolve_model_name
+from .protocols import PROTOCOLS, resolve_protocol
 from .training import accuracy, train_network
 
 logger = logging.getLogger("condensekit")
@@ -57,6 +58,11 @@ class EvaluationResult:
         Protocol settings used.
     model : str
         Network trained.
+    protocol : str
+        ``"default"`` (the evaluator's own ``augment`` and ``epochs``) or the resolved protocol
+        (``"plain"``, ``"dc"``, ``"dsa"``; ``"paper"`` resolves to one of them).
+    augment : str or None
+        Augmentation used while training (a registered name, a class name, or None).
     """
 
     mean: float
@@ -66,20 +72,24 @@ class EvaluationResult:
     n_models: int = 0
     epochs: int = 0
     model: str = ""
+    protocol: str = "default"
+    augment: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict (JSON-serialisable)."""
         return asdict(self)
 
     def __str__(self) -> str:
+        protocol = "" if self.protocol == "default" else f", protocol {self.protocol}"
         return (
             f"accuracy {100 * self.mean:.2f} ± {100 * self.std:.2f} % over {self.n_models} "
-            f"{self.model} networks ({self.time:.1f} s)"
+            f"{self.model} networks ({self.epochs} epochs{protocol}, {self.time:.1f} s)"
         )
 
 
 def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int | None = None):
-    """Return (X_syn, y_syn, classes, layout, normalizer, X_test) from what the caller gave."""
+    """Return (X_syn, y_syn, classes, layout, normalizer, X_test, method) from what the caller
+    gave; ``method`` is the name of the method that made the set (None for a bare pair)."""
     if isinstance(condensed, Pipeline):
         if len(condensed) > 1:
             X_test = condensed[:-1].transform(X_test)
@@ -104,6 +114,7 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
             condensed.input_layout_,
             condensed.normalizer_,
             X_test,
+            getattr(condensed, "method", None),
         )
     if isinstance(condensed, CondensedSet):
         X_syn, y_syn = condensed.X, condensed.y
@@ -121,6 +132,7 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
             condensed.input_layout,
             condensed.normalizer,
             X_test,
+            condensed.method,
         )
     if n_per_class is not None:
         raise ValueError("n_per_class needs a fitted condenser, not a pair (X_syn, y_syn).")
@@ -137,12 +149,22 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
         classes, _ = encode_labels(condensed[1])
         layout = infer_layout(tuple(X_syn.shape[1:]), numpy_dtype(X_syn), input_shape)
         normalizer = Normalizer.fit(layout.to_internal(X_syn))
-        return X_syn, condensed[1], classes, layout, normalizer, X_test
+        return X_syn, condensed[1], classes, layout, normalizer, X_test, None
     raise TypeError(
         "CondensedEvaluator needs a fitted condenser, a Pipeline ending in one, a CondensedSet "
         "or a pair "
         f"(X_syn, y_syn); got {type(condensed).__name__}."
     )
+
+
+def _augment_name(augment: Any, spec: Any) -> str | None:
+    """A short name of the augmentation used: the registered name, else the class name."""
+    if augment is None:
+        return None
+    for name in AUGMENTATIONS.names():
+        if type(augment) is AUGMENTATIONS.get(name):
+            return name
+    return spec if isinstance(spec, str) else type(augment).__name__
 
 
 class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
@@ -167,6 +189,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         Networks trained, each from its own seed.
     epochs : int or "auto", default="auto"
         Training epochs; ``"auto"`` is 300, or 1000 when ``augment`` is set (as in the papers).
+        Must stay ``"auto"`` under a named ``protocol``, which sets it.
     lr : float, default=0.01
         Initial learning rate.
     batch_size : int, default=256
@@ -176,7 +199,19 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
     weight_decay : float, default=5e-4
         SGD weight decay.
     augment : None, str or augmentation object, default=None
-        Augmentation while training (``"dsa"``); settings as ``augment__<name>``.
+        Augmentation while training (``"dsa"``, ``"dc"``); settings as ``augment__<name>``.
+        Must stay None under a named ``protocol``, which sets it (``augment__<name>`` settings
+        still apply on top of the protocol's augmentation).
+    protocol : str, default="default"
+        ``"default"``: train with ``augment`` and ``epochs`` as given (DESIGN.md's protocol: no
+        augmentation, 300 epochs). ``"paper"``: the protocol of the paper of the method that
+        made the set (``dc`` for dc, dcc and the selections; ``dsa`` for dsa, dsa_dcc, dm, ddm
+        and generative); it needs a fitted condenser or a :class:`~condensekit.CondensedSet`.
+        Or a protocol by name: ``"plain"`` (none, 300 epochs), ``"dc"`` (DC's crop/scale/rotate
+        and 1000 epochs on single-channel images, none and 300 epochs on colour), ``"dsa"``
+        (DSA, no flips on single-channel images, 1000 epochs). The table is in
+        :mod:`condensekit.evaluation.protocols`; rows of features always train 300 epochs
+        without augmentation.
     device : str or torch.device, default="auto"
         Where the networks train.
     random_state : int, RandomState or None, default=None
@@ -204,6 +239,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         "device": [InstanceOf((str, torch.device), "a device string or a torch.device")],
         "random_state": [RANDOM_STATE],
         "verbose": [BOOLEAN, Interval(Integral, 0, None, closed="left")],
+        "protocol": [Options(["default", "paper"]), Dynamic(PROTOCOLS.names)],
     }
 
     def __init__(
@@ -220,6 +256,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
+        protocol: str = "default",
         **kwargs: Any,
     ) -> None:
         self.model = model
@@ -233,7 +270,23 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.protocol = protocol
         self._store_routed(kwargs)
+
+    def _check_protocol(self) -> None:
+        if self.protocol == "default":
+            return
+        clashes = [
+            f"{name}={getattr(self, name)!r}"
+            for name, default in (("augment", None), ("epochs", "auto"))
+            if getattr(self, name) != default
+        ]
+        if clashes:
+            raise ValueError(
+                f"protocol={self.protocol!r} sets the augmentation and the epochs itself; got "
+                f"{' and '.join(clashes)}. Leave augment=None and epochs='auto', or use "
+                "protocol='default'."
+            )
 
     def evaluate(
         self,
@@ -271,9 +324,17 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         EvaluationResult
         """
         self._check_params()
+        self._check_protocol()
         device = resolve_device(self.device, type(self).__name__)
-        X_syn, y_syn, classes, layout, normalizer, X_test = _condensed_parts(
+        X_syn, y_syn, classes, layout, normalizer, X_test, method = _condensed_parts(
             condensed, X_test, input_shape, n_per_class
+        )
+        protocol = (
+            None
+            if self.protocol == "default"
+            else resolve_protocol(
+                self.protocol, method, layout.internal_shape[0] if layout.is_image else None
+            )
         )
         X_train = normalizer.normalize(
             layout.to_internal(as_numeric_array(X_syn, "X_syn"), "X_syn")
@@ -304,6 +365,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
             layout,
             len(classes),
             device,
+            protocol,
         )
 
     @staticmethod
@@ -324,15 +386,27 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         layout: InputLayout,
         n_classes: int,
         device: torch.device,
+        protocol=None,
     ) -> EvaluationResult:
         model_name = resolve_model_name(self.model, layout.is_image)
-        augment = build_augment(self.augment, **self.routed_params("augment"))
-        if augment is not None and not layout.is_image:
-            raise ValueError("augment needs images, but the condensed set holds rows of features.")
+        if protocol is None:
+            augment = build_augment(self.augment, **self.routed_params("augment"))
+            if augment is not None and not layout.is_image:
+                raise ValueError(
+                    "augment needs images, but the condensed set holds rows of features."
+                )
+            epochs = (
+                (1000 if augment is not None else 300) if self.epochs == "auto" else self.epochs
+            )
+        else:
+            settings = {**protocol.augment_params, **self.routed_params("augment")}
+            if protocol.augment is None:
+                settings = {}  # augment__ settings have nothing to act on here
+            augment = build_augment(protocol.augment, **settings)
+            epochs = protocol.epochs
         seeds = np.random.SeedSequence(seed_from_random_state(self.random_state)).generate_state(
             self.n_models, dtype=np.uint64
         )
-        epochs = (1000 if augment is not None else 300) if self.epochs == "auto" else self.epochs
         accs = []
         start = time.perf_counter()
         for seed in tqdm(seeds, desc="evaluate", disable=not self.verbose, leave=False):
@@ -369,6 +443,8 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
             int(self.n_models),
             int(epochs),
             model_name,
+            "default" if protocol is None else protocol.name,
+            _augment_name(augment, self.augment),
         )
         logger.info("CondensedEvaluator: %s", result)
         return result

@@ -48,8 +48,9 @@ def train_network(
     batch_size : int
         Mini-batch size.
     augment : augmentation object, optional
-        Applied to every mini-batch: one transform family per mini-batch, with fresh parameters
-        for every sample (as in the DSA reference code).
+        Applied to every mini-batch with fresh parameters for every sample: one transform family
+        per mini-batch (as in the DSA reference code) where ``augment.family_per_batch`` is
+        true, else one family per sample (DC's augmentation).
     decay_at : int, optional
         Epoch at which the learning rate is multiplied by 0.1; default ``epochs // 2``.
     on_epoch_end : callable, optional
@@ -71,6 +72,7 @@ def train_network(
     )
     decay_at = epochs // 2 if decay_at is None else decay_at
     n = X.shape[0]
+    per_batch = bool(getattr(augment, "family_per_batch", True))
     for epoch in tqdm(range(epochs), desc=desc, disable=not verbose, leave=False):
         if epoch == decay_at and epoch > 0:
             for group in optimizer.param_groups:
@@ -80,7 +82,9 @@ def train_network(
             idx = order[start : start + batch_size]
             xb, yb = X[idx], y[idx]
             if augment is not None:
-                params = augment.draw(len(idx), generator, tuple(xb.shape[2:]), one_family=True)
+                params = augment.draw(
+                    len(idx), generator, tuple(xb.shape[2:]), one_family=per_batch
+                )
                 xb = augment(xb, params)
             loss = F.cross_entropy(net(xb), yb)
             optimizer.zero_grad(set_to_none=True)

@@ -15,13 +15,20 @@ from .._validation import NONE, Interval, Options
 from ..evaluation.training import train_network
 from .base import FitContext, MatchingStrategy, SyntheticSet
 
-#: (outer_loop, inner_loop) of the DC paper by ipc; other ipc use the nearest smaller entry.
+#: (outer_loop, inner_loop) of the DC paper's code by ipc (VICO-UoE/DatasetCondensation,
+#: ``get_loops``): synthetic steps per sampled network, and training epochs of the network on the
+#: synthetic set after each step. Other ipc use the nearest smaller entry.
 LOOPS_BY_IPC = {1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15), 50: (50, 10)}
+#: The DCC authors' table (Saehyung-Lee/DCC, ``get_loops``): at ipc 1 every sampled network gets
+#: 10 synthetic steps with 5 training epochs between them, where DC takes 1 step; from ipc 10 up
+#: it equals DC's.
+CONTRASTIVE_LOOPS_BY_IPC = {**LOOPS_BY_IPC, 1: (10, 5)}
 
 
-def paper_loops(ipc: int) -> tuple[int, int]:
-    """The paper's (outer_loop, inner_loop) for ``ipc``."""
-    return LOOPS_BY_IPC[max(k for k in LOOPS_BY_IPC if k <= max(ipc, 1))]
+def paper_loops(ipc: int, table: dict[int, tuple[int, int]] | None = None) -> tuple[int, int]:
+    """The paper's (outer_loop, inner_loop) for ``ipc`` from ``table`` (DC's by default)."""
+    table = LOOPS_BY_IPC if table is None else table
+    return table[max(k for k in table if k <= max(ipc, 1))]
 
 
 def gradient_distance(
@@ -78,8 +85,10 @@ class GradientMatching(MatchingStrategy):
         Real samples per class per synthetic step.
     outer_loop, inner_loop : int or None, default=None
         Synthetic steps per network, and training epochs on the synthetic set after each step;
-        None takes the paper's table by ipc (1: (1, 1), 10: (10, 50), 20: (20, 25),
-        30: (30, 20), 40: (40, 15), 50: (50, 10); other ipc use the nearest smaller entry).
+        None takes the method's table by ipc (:attr:`loop_table`). DC and DSA use the DC
+        paper's (1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15),
+        50: (50, 10); other ipc use the nearest smaller entry); the contrastive variants use the
+        DCC authors' table, which differs at ipc 1 only: (10, 5).
     lr_net : float, default=0.01
         SGD learning rate of the network trained in the inner loop.
     batch_train : int, default=256
@@ -133,6 +142,8 @@ class GradientMatching(MatchingStrategy):
     default_augment: ClassVar[str | None] = None
     #: Whether the contrastive loss is used after the warm-up (DCC).
     contrastive: ClassVar[bool] = False
+    #: (outer_loop, inner_loop) by ipc when those settings are None.
+    loop_table: ClassVar[dict[int, tuple[int, int]]] = LOOPS_BY_IPC
 
     def __init__(
         self,
@@ -165,7 +176,7 @@ class GradientMatching(MatchingStrategy):
     # -- schedule ---------------------------------------------------------------------------
     def loops(self, ipc: int) -> tuple[int, int]:
         """(outer_loop, inner_loop) in use for ``ipc``."""
-        outer, inner = paper_loops(ipc)
+        outer, inner = paper_loops(ipc, self.loop_table)
         return (
             outer if self.outer_loop is None else int(self.outer_loop),
             inner if self.inner_loop is None else int(self.inner_loop),
@@ -308,16 +319,21 @@ class DSA(GradientMatching):
     """DC with siamese augmentation of the real and synthetic batch of each class (DSA)."""
 
     default_augment: ClassVar[str | None] = "dsa"
+    paper_protocol: ClassVar[str] = "dsa"
 
 
 class DCC(GradientMatching):
-    """Contrastive gradient matching with the bi-level warm-up (DCC)."""
+    """Contrastive gradient matching with the bi-level warm-up (DCC), on the DCC authors' loop
+    table."""
 
     contrastive: ClassVar[bool] = True
+    loop_table: ClassVar[dict[int, tuple[int, int]]] = CONTRASTIVE_LOOPS_BY_IPC
 
 
 class DSADCC(GradientMatching):
     """DCC with siamese augmentation (the DCC paper's best variant)."""
 
     contrastive: ClassVar[bool] = True
+    loop_table: ClassVar[dict[int, tuple[int, int]]] = CONTRASTIVE_LOOPS_BY_IPC
     default_augment: ClassVar[str | None] = "dsa"
+    paper_protocol: ClassVar[str] = "dsa"

@@ -1,0 +1,156 @@
+"""Benchmark: accuracy of dc, dcc, dsa and dsa_dcc against outer iterations and seconds.
+
+Every point is its own fit with ``max_iter=K`` (so DCC's outer warm-up is a quarter of that
+run, as a user with that budget gets), with 64 real images per class and otherwise the library
+defaults: the DC paper's loop table for dc and dsa, the DCC authors' for the contrastive
+variants (10 synthetic steps and 5 training epochs per network at ipc 1). Each set is scored by
+the default evaluator (300 epochs, no augmentation) and, at the largest K of its method, also
+under each method's paper protocol (``CondensedEvaluator(protocol="paper")``). Random subsets
+of the same size are scored under every protocol the methods resolve to, so each method has a
+random baseline under its own protocol.
+
+Run each cell with one thread (``OMP_NUM_THREADS=1``) to compare seconds across cells; two
+scripts may then share the two cores.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_dcc.py --ipc 1 --out benchmarks/results/dcc_curves_digits_ipc1_cpu.json --resume
+    OMP_NUM_THREADS=1 python benchmarks/bench_dcc.py --ipc 10 --out benchmarks/results/dcc_curves_digits_ipc10_cpu.json --resume
+    python benchmarks/bench_dcc.py --report benchmarks/results/dcc_curves_digits_ipc1_cpu.json benchmarks/results/dcc_curves_digits_ipc10_cpu.json
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from _common import FLIP, add_run_arguments, cell_spec, run_cells, write_report
+
+METHODS = ["dc", "dcc", "dsa", "dsa_dcc"]
+#: Outer iterations of each point, by ipc and method. At ipc 1 an outer iteration of the
+#: contrastive variants runs 10 synthetic steps (DC: 1), about 5 times the seconds, so they get
+#: fewer iterations for about the same total time.
+ITERS = {
+    1: {"dc": [25, 50, 100, 200], "dsa": [25, 50, 100, 200], "dcc": [25, 50, 100],
+        "dsa_dcc": [25, 50, 100]},
+    10: {m: [5, 15] for m in METHODS},
+}  # fmt: skip
+
+
+def settings(dataset: str, method: str, iters: int) -> dict:
+    """Condenser keyword arguments of one point."""
+    out = {"max_iter": iters, "strategy__batch_real": 64}
+    if method in ("dsa", "dsa_dcc"):
+        out["augment__flip"] = FLIP[dataset]
+    return out
+
+
+def specs(args: argparse.Namespace):
+    """Every cell: random under each protocol, then the methods' points, seed by seed."""
+    from condensekit.evaluation.protocols import paper_protocol_name
+
+    for ipc in args.ipc:
+        for seed in args.seeds:
+            baseline = sorted({paper_protocol_name(m) for m in args.methods})
+            yield cell_spec(args, args.dataset, "random", ipc, seed, {}, protocols=baseline)
+        for seed in args.seeds:
+            for method in args.methods:
+                points = ITERS[ipc][method]
+                for iters in points:
+                    extra = {"protocols": ["paper"]} if iters == max(points) else {}
+                    yield cell_spec(
+                        args,
+                        args.dataset,
+                        method,
+                        ipc,
+                        seed,
+                        settings(args.dataset, method, iters),
+                        label=f"{method}@{iters}",
+                        **extra,
+                    )
+
+
+def summarise(rows: list[dict]) -> dict:
+    """Mean ± std over seeds of every (ipc, method, iterations, protocol) point."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        iters = r["settings"].get("max_iter", 0) if r["method"] != "random" else 0
+        groups[(r["ipc"], r["method"], iters)].append(r)
+    out = []
+    for (ipc, method, iters), cells in sorted(groups.items()):
+        entry = {
+            "ipc": ipc,
+            "method": method,
+            "iterations": iters,
+            "seeds": sorted(c["seed"] for c in cells),
+            "fit_s": float(np.mean([c["fit_time_s"] for c in cells])),
+            "peak_rss_mib": float(max(c["peak_rss_mib"] for c in cells)),
+            "default": _stats([c["acc_mean"] for c in cells]),
+        }
+        for name in sorted({p for c in cells for p in c.get("protocols", {})}):
+            scored = [c["protocols"][name] for c in cells if name in c.get("protocols", {})]
+            entry[name] = {
+                **_stats([s["acc_mean"] for s in scored]),
+                "resolved": scored[0]["resolved"],
+            }
+        out.append(entry)
+    return {"points": out}
+
+
+def _stats(values: list[float]) -> dict:
+    a = 100 * np.asarray(values)
+    return {"mean": float(a.mean()), "std": float(a.std()), "n": len(a)}
+
+
+def report(paths: list[str]) -> str:
+    """Markdown tables of the points in ``paths``."""
+    lines = [
+        "| ipc | method | outer it. | fit s | default % | paper % (protocol) | seeds |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        for p in summarise(data["cells"])["points"]:
+            paper = p.get("paper")
+            if p["method"] == "random":
+                paper_txt = ", ".join(
+                    f"{p[k]['mean']:.2f} ± {p[k]['std']:.2f} ({k})"
+                    for k in p
+                    if isinstance(p[k], dict) and "resolved" in p[k]
+                )
+            else:
+                paper_txt = (
+                    f"{paper['mean']:.2f} ± {paper['std']:.2f} ({paper['resolved']})"
+                    if paper
+                    else "-"
+                )
+            d = p["default"]
+            lines.append(
+                f"| {p['ipc']} | {p['method']} | {p['iterations'] or '-'} | {p['fit_s']:.0f} | "
+                f"{d['mean']:.2f} ± {d['std']:.2f} | {paper_txt} | {len(p['seeds'])} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--methods", nargs="+", default=METHODS)
+    parser.add_argument("--ipc", nargs="+", type=int, default=[1, 10])
+    parser.add_argument("--report", nargs="+", help="print the tables of these JSON files")
+    add_run_arguments(parser, out="benchmarks/results/dcc_curves_digits_cpu.json", seeds=(0, 1, 2))
+    args = parser.parse_args(argv)
+    if args.report:
+        print(report(args.report))
+        return
+    args.budget = "curve"
+    rows = run_cells(specs(args), args.out, args.resume)
+    write_report(args.out, rows, summary=summarise(rows))
+    print(report([args.out]))
+
+
+if __name__ == "__main__":
+    main()
