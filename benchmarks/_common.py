@@ -19,7 +19,40 @@ from pathlib import Path
 import numpy as np
 
 #: No horizontal flips for digit datasets (DESIGN.md, DSA).
-FLIP = {"digits": False, "mnist": False, "cifar10": True, "mnist_on_cifar": False}
+FLIP = {
+    "digits": False,
+    "mnist": False,
+    "cifar10": True,
+    "mnist_on_cifar": False,
+    "cifar10_quadrupeds": True,
+}
+#: CIFAR-10 classes of the fine-grained benchmark: the four four-legged mammals.
+QUADRUPEDS = ("cat", "deer", "dog", "horse")
+
+
+def cifar10_quadrupeds(data_root: str | None):
+    """The fine-grained benchmark: the CIFAR-10 subset's cat, deer, dog and horse images.
+
+    The DCC paper's evidence for contrastive matching is fine-grained ImageNet groups, whose
+    classes share most of their appearance and their backgrounds. Of the CIFAR-10 classes, the
+    four-legged mammals are the closest to that: similar bodies and fur, the same grass, fields
+    and rooms behind them, and cat/dog is the pair that CIFAR-10 classifiers confuse most.
+
+    Returns
+    -------
+    X_train, y_train, X_test, y_test : numpy.ndarray
+        uint8 images ``(n, 32, 32, 3)`` (about 2,000 train and 400 test) and labels 0..3 in the
+        order of :data:`QUADRUPEDS`.
+    """
+    from condensekit.data import load_cifar10_subset
+
+    X_train, y_train, X_test, y_test, names = load_cifar10_subset(data_root)
+    codes = [list(names).index(name) for name in QUADRUPEDS]
+    out = []
+    for X, y in ((X_train, y_train), (X_test, y_test)):
+        keep = np.isin(y, codes)
+        out += [X[keep], np.searchsorted(codes, y[keep]).astype(np.int64)]
+    return tuple(out)
 
 
 def mnist_on_cifar(data_root: str | None, seed: int = 0, n_train: int = 5000, alpha: float = 0.5):
@@ -75,6 +108,8 @@ def load(dataset: str, data_root: str | None = None):
         return load_cifar10_subset(data_root)[:4]
     if dataset == "mnist_on_cifar":
         return mnist_on_cifar(data_root)
+    if dataset == "cifar10_quadrupeds":
+        return cifar10_quadrupeds(data_root)
     raise ValueError(f"unknown dataset {dataset!r}")
 
 
@@ -259,6 +294,14 @@ def add_run_arguments(
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--out", default=out)
     parser.add_argument(
+        "--protocols",
+        nargs="*",
+        default=[],
+        help="also score every cell under these evaluation protocols ('paper', 'dc', 'dsa'); "
+        "under 'paper' a selection is scored under the paper protocol of every other method "
+        "of the run, so each has its random baseline under its own protocol",
+    )
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="keep the cells already in --out and skip the ones this run would repeat",
@@ -286,6 +329,9 @@ def cell_spec(
     **extra,
 ) -> dict:
     """The spec of one cell (see :func:`run_cell`) with the shared options of ``args``."""
+    protocols = cell_protocols(getattr(args, "protocols", []), method, getattr(args, "methods", []))
+    if protocols and "protocols" not in extra:
+        extra["protocols"] = protocols
     return {
         "dataset": dataset,
         "method": method,
@@ -298,6 +344,16 @@ def cell_spec(
         "data_root": args.data_root,
         **extra,
     }
+
+
+def cell_protocols(protocols: Sequence[str], method: str, methods: Sequence[str]) -> list[str]:
+    """The extra protocols one cell is scored under: as asked, except that a selection asked
+    for ``"paper"`` gets the resolved paper protocol of every synthesis method of ``methods``."""
+    from condensekit.benchmark import resolve_cell_protocols
+
+    if not protocols:
+        return []
+    return [p for p in resolve_cell_protocols(protocols, method, methods) if p != "default"]
 
 
 def run_cells(specs: Iterable[dict], out: str | Path, resume: bool) -> list[dict]:

@@ -58,7 +58,7 @@ def specs(args: argparse.Namespace):
             yield cell_spec(args, args.dataset, "random", ipc, seed, {}, protocols=baseline)
         for seed in args.seeds:
             for method in args.methods:
-                points = ITERS[ipc][method]
+                points = (args.iters or ITERS[ipc])[method]
                 for iters in points:
                     extra = {"protocols": ["paper"]} if iters == max(points) else {}
                     yield cell_spec(
@@ -135,16 +135,66 @@ def report(paths: list[str]) -> str:
     return "\n".join(lines)
 
 
+def figures(paths: list[str], out_dir: str) -> list[str]:
+    """Accuracy against outer iterations and against fit seconds, one pair of SVGs per
+    (dataset, ipc), with the random subset as a dashed baseline; returns the files written."""
+    from condensekit.plotting import accuracy_curves
+
+    points: dict[tuple, list[dict]] = defaultdict(list)
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        dataset = data["cells"][0]["dataset"]
+        for p in summarise(data["cells"])["points"]:
+            points[(dataset, p["ipc"])].append(p)
+    written = []
+    for (dataset, ipc), entries in sorted(points.items()):
+        curves = [p for p in entries if p["method"] != "random"]
+        rnd = [p for p in entries if p["method"] == "random"]
+        baselines = {"random": (rnd[0]["default"]["mean"], rnd[0]["default"]["std"])} if rnd else {}
+        for axis, key, log_x in (("iterations", "iterations", True), ("seconds", "fit_s", True)):
+            series = {}
+            for method in dict.fromkeys(p["method"] for p in curves):
+                mine = sorted((p for p in curves if p["method"] == method), key=lambda p: p[key])
+                series[method] = (
+                    [p[key] for p in mine],
+                    [p["default"]["mean"] for p in mine],
+                    [p["default"]["std"] for p in mine],
+                )
+            fig = accuracy_curves(
+                series,
+                baselines=baselines,
+                title=f"{dataset}, ipc {ipc}: default protocol, mean ± std over seeds",
+                xlabel="outer iterations" if axis == "iterations" else "fit seconds (1 thread)",
+                log_x=log_x,
+            )
+            target = Path(out_dir) / f"dcc_curves_{dataset}_ipc{ipc}_{axis}.svg"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fig.save(target)
+            written.append(str(target))
+    return written
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="digits")
     parser.add_argument("--methods", nargs="+", default=METHODS)
     parser.add_argument("--ipc", nargs="+", type=int, default=[1, 10])
+    parser.add_argument(
+        "--iters",
+        type=json.loads,
+        default=None,
+        help="outer iterations of each point by method, as JSON: '{\"dc\": [25, 50], ...}' "
+        "(default: ITERS by ipc)",
+    )
     parser.add_argument("--report", nargs="+", help="print the tables of these JSON files")
+    parser.add_argument("--figures", default=None, help="with --report: write SVG curves here")
     add_run_arguments(parser, out="benchmarks/results/dcc_curves_digits_cpu.json", seeds=(0, 1, 2))
     args = parser.parse_args(argv)
     if args.report:
         print(report(args.report))
+        if args.figures:
+            for path in figures(args.report, args.figures):
+                print(f"wrote {path}")
         return
     args.budget = "curve"
     rows = run_cells(specs(args), args.out, args.resume)

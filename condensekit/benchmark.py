@@ -1,7 +1,11 @@
 """Benchmark runner: methods x ipc x datasets under a named budget, resumable.
 
-Every cell condenses (or selects) with the budget's settings and is scored by the default
-:class:`~condensekit.CondensedEvaluator` (DESIGN.md's protocol). Results go to
+Every cell condenses (or selects) with the budget's settings and is scored by
+:class:`~condensekit.CondensedEvaluator` under each asked protocol: ``"default"`` (DESIGN.md's:
+no augmentation, 300 epochs) and/or ``"paper"`` (each method's paper protocol, see
+:mod:`condensekit.evaluation.protocols`), with every selection also scored under the paper
+protocol of each synthesis method of the grid, so a random subset sits beside every method under
+that method's own protocol. Results go to
 ``<out_dir>/results.json`` after every cell, so an interrupted run resumes where it stopped
 (finished cells are skipped), then to ``results.md`` (a table) and ``accuracy_<dataset>.svg``
 (bar charts with error bars).
@@ -180,7 +184,45 @@ def budget_settings(budget: str, method: str, dataset: str, ipc: int) -> dict[st
 
 
 def _same_cell(row: dict, key: dict) -> bool:
-    return all(row.get(k) == v for k, v in key.items())
+    """Whether ``row`` is the cell ``key`` names. A row without ``protocol`` was scored under
+    the default protocol; ``eval_epochs=None`` in ``key`` means the protocol decides them."""
+    for k, v in key.items():
+        got = row.get(k, "default" if k == "protocol" else None)
+        if k == "eval_epochs" and v is None and key.get("protocol", "default") != "default":
+            continue
+        if got != v:
+            return False
+    return True
+
+
+def resolve_cell_protocols(
+    protocols: Sequence[str], method: str, methods: Sequence[str]
+) -> list[str]:
+    """The resolved protocols a cell of ``method`` is scored under (``"default"`` kept as is).
+
+    ``"paper"`` is the method's own paper protocol; for a selection it is the paper protocol of
+    every synthesis method in ``methods`` (its own if there is none), so each method has its
+    random baseline under the same protocol.
+    """
+    from .evaluation.protocols import PROTOCOLS, paper_protocol_name
+    from .methods import METHODS
+
+    out: list[str] = []
+    for name in protocols:
+        if name == "default" or name in PROTOCOLS:
+            names = [name]
+        elif name != "paper":
+            raise ValueError(
+                f"protocols holds {name!r}; expected 'default', 'paper' or one of "
+                f"{PROTOCOLS.names()}."
+            )
+        elif METHODS.get(method).learns_samples:
+            names = [paper_protocol_name(method)]
+        else:
+            synth = [m for m in methods if METHODS.get(m).learns_samples]
+            names = sorted({paper_protocol_name(m) for m in synth or [method]})
+        out += [n for n in names if n not in out]
+    return out
 
 
 def run_benchmark(
@@ -192,6 +234,7 @@ def run_benchmark(
     seeds: Sequence[int] = (0,),
     n_models: int = 5,
     epochs: int = 300,
+    protocols: Sequence[str] = ("default",),
     overrides: dict[str, dict[str, Any]] | None = None,
     device: str = "auto",
     data_root: Any = None,
@@ -212,7 +255,14 @@ def run_benchmark(
     n_models : int, default=5
         Networks trained by the evaluator per cell.
     epochs : int, default=300
-        Training epochs of every evaluation network (the protocol's 300 unless testing).
+        Training epochs of every evaluation network under the ``"default"`` protocol (its 300
+        unless testing); named protocols set their own.
+    protocols : sequence of str, default=("default",)
+        Evaluation protocols every cell is scored under: ``"default"``, ``"paper"`` (the
+        method's own; a selection gets the paper protocol of every synthesis method of the grid,
+        or its own when there is none) or a name of
+        :data:`~condensekit.evaluation.protocols.PROTOCOLS`. A cell is fit once and gives one
+        row per resolved protocol (``"protocol"`` in the row).
     overrides : dict, optional
         ``{method: {parameter: value}}`` applied over the budget's settings of that method
         (``{"herding": {"strategy__features": "raw"}}``); ``"*"`` applies to every method.
@@ -269,23 +319,35 @@ def run_benchmark(
                     settings = budget_settings(budget, method, dataset, ipc)
                     settings.update((overrides or {}).get("*", {}))
                     settings.update((overrides or {}).get(method, {}))
-                    key = {
+                    base = {
                         "dataset": dataset,
                         "method": method,
                         "ipc": ipc,
                         "seed": seed,
                         "budget": budget,
                         "n_models": n_models,
-                        "eval_epochs": epochs,
                         "settings": settings,
                         "device": resolved,
                     }
-                    done = [r for r in rows if _same_cell(r, key)]
-                    if done and resume:
-                        logger.info("skipping finished cell %s", key)
-                        grid.append(done[-1])
+                    keys = [
+                        {
+                            **base,
+                            "protocol": name,
+                            "eval_epochs": epochs if name == "default" else None,
+                        }
+                        for name in resolve_cell_protocols(protocols, method, methods)
+                    ]
+                    todo = []
+                    for key in keys:
+                        done = [r for r in rows if _same_cell(r, key)]
+                        if done and resume:
+                            logger.info("skipping finished cell %s", key)
+                            grid.append(done[-1])
+                        else:
+                            rows = [r for r in rows if not _same_cell(r, key)]
+                            todo.append(key)
+                    if not todo:
                         continue
-                    rows = [r for r in rows if not _same_cell(r, key)]
                     if data is None:
                         data = load_dataset(dataset, data_root)
                     X_train, y_train, X_test, y_test = data
@@ -304,40 +366,51 @@ def run_benchmark(
                         ).fit(X_train, y_train)
                         if ranked:
                             rankings[cache_key] = cond
-                    res = CondensedEvaluator(
-                        n_models=n_models, epochs=epochs, random_state=seed, device=device
-                    ).evaluate(cond, X_test, y_test, n_per_class=ipc if ipc < fit_ipc else None)
-                    row = {
-                        **key,
-                        "acc_mean": res.mean,
-                        "acc_std": res.std,
-                        "accuracies": res.accuracies,
-                        "fit_time_s": cond.fit_time_,
-                        "eval_time_s": res.time,
-                        "n_iter": cond.n_iter_,
-                        "device": cond.device_,
-                        "condensed_size": cond.condensed_size_,
-                    }
-                    if fit_ipc != ipc:  # the first ipc of every class of the ranking
-                        row["ranked_at_ipc"] = fit_ipc
-                        row["condensed_size"] = {
-                            **cond.condensed_size_,
-                            "values": cond.condensed_size_["values"] * ipc // fit_ipc,
-                            "pixel_values": cond.condensed_size_["pixel_values"] * ipc // fit_ipc,
+                    for key in todo:
+                        named = key["protocol"] != "default"
+                        res = CondensedEvaluator(
+                            n_models=n_models,
+                            epochs="auto" if named else epochs,
+                            random_state=seed,
+                            device=device,
+                            protocol=key["protocol"],
+                        ).evaluate(cond, X_test, y_test, n_per_class=ipc if ipc < fit_ipc else None)
+                        row = {
+                            **key,
+                            "eval_epochs": res.epochs,
+                            "eval_augment": res.augment,
+                            "acc_mean": res.mean,
+                            "acc_std": res.std,
+                            "accuracies": res.accuracies,
+                            "fit_time_s": cond.fit_time_,
+                            "eval_time_s": res.time,
+                            "n_iter": cond.n_iter_,
+                            "device": cond.device_,
+                            "condensed_size": cond.condensed_size_,
                         }
-                    rows.append(row)
-                    grid.append(row)
-                    logger.info(
-                        "%s %s ipc=%d seed=%d: %.2f ± %.2f %% (fit %.1f s)",
-                        dataset,
-                        method,
-                        ipc,
-                        seed,
-                        100 * res.mean,
-                        100 * res.std,
-                        cond.fit_time_,
-                    )
-                    _write_json(results, rows, __version__)
+                        if fit_ipc != ipc:  # the first ipc of every class of the ranking
+                            row["ranked_at_ipc"] = fit_ipc
+                            row["condensed_size"] = {
+                                **cond.condensed_size_,
+                                "values": cond.condensed_size_["values"] * ipc // fit_ipc,
+                                "pixel_values": cond.condensed_size_["pixel_values"]
+                                * ipc
+                                // fit_ipc,
+                            }
+                        rows.append(row)
+                        grid.append(row)
+                        logger.info(
+                            "%s %s ipc=%d seed=%d protocol=%s: %.2f ± %.2f %% (fit %.1f s)",
+                            dataset,
+                            method,
+                            ipc,
+                            seed,
+                            key["protocol"],
+                            100 * res.mean,
+                            100 * res.std,
+                            cond.fit_time_,
+                        )
+                        _write_json(results, rows, __version__)
     _write_json(results, rows, __version__)
     (out / "results.md").write_text(markdown_table(grid) + "\n")
     for dataset in sorted({r["dataset"] for r in grid}):
@@ -364,37 +437,67 @@ def _summarise(cells: list[dict]) -> tuple[float, float, str]:
     return float(acc.mean()), float(acc.std()), f" ({len(cells)} seeds)"
 
 
+def _protocol(row: dict) -> str:
+    return row.get("protocol", "default")
+
+
 def markdown_table(rows: list[dict]) -> str:
-    """One line per (dataset, ipc), one column per method: mean ± std accuracy in %."""
+    """One line per (dataset, ipc, protocol), one column per method: mean ± std accuracy in %.
+
+    The protocol column appears when the rows were scored under more than one protocol; a cell
+    left empty ("-") was not scored under that line's protocol.
+    """
     methods = list(dict.fromkeys(r["method"] for r in rows))
+    protocols = list(dict.fromkeys(_protocol(r) for r in rows))
+    several = len(protocols) > 1
+    head = "| dataset | ipc | " + ("protocol | " if several else "")
     lines = [
-        "| dataset | ipc | " + " | ".join(methods) + " |",
-        "|---|---|" + "---|" * len(methods),
+        head + " | ".join(methods) + " |",
+        "|---|---|" + ("---|" if several else "") + "---|" * len(methods),
     ]
-    for dataset, ipc in sorted({(r["dataset"], r["ipc"]) for r in rows}):
+    lines_keys = sorted(
+        {(r["dataset"], r["ipc"], _protocol(r)) for r in rows},
+        key=lambda k: (k[0], k[1], protocols.index(k[2])),
+    )
+    for dataset, ipc, protocol in lines_keys:
         cells = []
         for m in methods:
-            chosen = [r for r in rows if (r["dataset"], r["ipc"], r["method"]) == (dataset, ipc, m)]
+            chosen = [
+                r
+                for r in rows
+                if (r["dataset"], r["ipc"], r["method"], _protocol(r))
+                == (dataset, ipc, m, protocol)
+            ]
             if chosen:
                 mean, std, note = _summarise(chosen)
                 cells.append(f"{mean:.2f} ± {std:.2f}{note}")
             else:
                 cells.append("-")
-        lines.append(f"| {dataset} | {ipc} | " + " | ".join(cells) + " |")
+        lead = f"| {dataset} | {ipc} | " + (f"{protocol} | " if several else "")
+        lines.append(lead + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def accuracy_chart(rows: list[dict], dataset: str):
-    """Bar chart (:class:`~condensekit.plotting.SVGFigure`) of one dataset's cells."""
+    """Bar chart (:class:`~condensekit.plotting.SVGFigure`) of one dataset's cells (labelled
+    with their protocol when there are several)."""
     from .plotting import accuracy_bars
 
+    protocols = list(dict.fromkeys(_protocol(r) for r in rows))
     labels, means, stds = [], [], []
     for ipc in sorted({r["ipc"] for r in rows if r["dataset"] == dataset}):
-        for m in dict.fromkeys(r["method"] for r in rows):
-            chosen = [r for r in rows if (r["dataset"], r["ipc"], r["method"]) == (dataset, ipc, m)]
-            if chosen:
-                mean, std, _ = _summarise(chosen)
-                labels.append(f"{m} {ipc}")
-                means.append(mean)
-                stds.append(std)
+        for protocol in protocols:
+            for m in dict.fromkeys(r["method"] for r in rows):
+                chosen = [
+                    r
+                    for r in rows
+                    if (r["dataset"], r["ipc"], r["method"], _protocol(r))
+                    == (dataset, ipc, m, protocol)
+                ]
+                if chosen:
+                    mean, std, _ = _summarise(chosen)
+                    suffix = f" {protocol}" if len(protocols) > 1 else ""
+                    labels.append(f"{m} {ipc}{suffix}")
+                    means.append(mean)
+                    stds.append(std)
     return accuracy_bars(labels, means, stds, title=f"{dataset}: accuracy by method and ipc")

@@ -146,15 +146,17 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     X_test, y_test = _load_data(args.test, args.data_root, test=True)
     res = CondensedEvaluator(
         n_models=args.n_models,
-        epochs=args.epochs,
+        epochs="auto" if args.epochs is None else args.epochs,
         device=args.device,
         random_state=args.seed,
         verbose=0 if args.quiet else 1,
+        protocol=args.protocol,
     ).evaluate(condensed, X_test, y_test, n_per_class=args.n_per_class)
     drawn = "" if args.n_per_class is None else f", {args.n_per_class} sampled per class"
+    protocol = "" if res.protocol == "default" else f", protocol {res.protocol}"
     print(
         f"{args.set_file}: {100 * res.mean:.2f} ± {100 * res.std:.2f} % test accuracy "
-        f"({args.n_models} networks, {args.epochs} epochs{drawn}, {res.time:.1f} s)"
+        f"({args.n_models} networks, {res.epochs} epochs{protocol}{drawn}, {res.time:.1f} s)"
     )
     if args.json:
         report = {
@@ -165,7 +167,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             "acc_mean": res.mean,
             "acc_std": res.std,
             "accuracies": res.accuracies,
-            "epochs": args.epochs,
+            "epochs": res.epochs,
+            "protocol": res.protocol,
+            "augment": res.augment,
             "n_models": args.n_models,
             "seed": args.seed,
             "n_per_class": args.n_per_class,
@@ -199,6 +203,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
         seeds=args.seeds,
         n_models=args.n_models,
         epochs=args.epochs,
+        protocols=args.protocol,
         overrides={"*": _parse_settings(args.set)},
         device=args.device,
         data_root=args.data_root,
@@ -209,6 +214,12 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     print(markdown_table(rows))
     print(f"wrote {args.out_dir}/results.json, results.md and accuracy_<dataset>.svg")
     return 0
+
+
+def _protocol_names() -> list[str]:
+    from .evaluation.protocols import PROTOCOLS
+
+    return ["default", "paper", *PROTOCOLS.names()]
 
 
 def _positive_int(text: str) -> int:
@@ -307,7 +318,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--test", required=True, help=_DATA_HELP.replace("X_train, y_train", "X_test, y_test")
     )
     p.add_argument("--n-models", type=_positive_int, default=5, help="networks trained (5)")
-    p.add_argument("--epochs", type=_positive_int, default=300, help="epochs per network (300)")
+    p.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=None,
+        help="epochs per network (300; set by the protocol unless it is 'default')",
+    )
+    p.add_argument(
+        "--protocol",
+        default="default",
+        choices=_protocol_names(),
+        help="evaluation protocol: default (no augmentation, 300 epochs), paper (the set's "
+        "method's own), or by name (see condensekit.evaluation.protocols)",
+    )
     p.add_argument("--seed", type=int, default=0, help="evaluator random_state (0)")
     p.add_argument(
         "--n-per-class",
@@ -341,7 +364,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budget", choices=["quick", "paper"], default="quick")
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--n-models", type=_positive_int, default=5, help="networks per cell (5)")
-    p.add_argument("--epochs", type=_positive_int, default=300, help="epochs per network (300)")
+    p.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=300,
+        help="epochs per network under the default protocol (300)",
+    )
+    p.add_argument(
+        "--protocol",
+        nargs="+",
+        default=["default"],
+        choices=_protocol_names(),
+        help="score every cell under each of these protocols; under 'paper' each selection is "
+        "scored under the paper protocol of every synthesis method of the grid",
+    )
     p.add_argument(
         "--set",
         nargs="*",

@@ -15,7 +15,7 @@ import math
 import os
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -360,6 +360,105 @@ def accuracy_bars(
         parts.append(
             f'<text x="{cx:.1f}" y="{_H - _BOTTOM + 16}" text-anchor="middle">'
             f"{escape(str(label))}</text>"
+        )
+    parts.append("</svg>")
+    return SVGFigure("\n".join(parts))
+
+
+_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#7f7f7f")
+
+
+def accuracy_curves(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]],
+    *,
+    baselines: Mapping[str, tuple[float, float]] | None = None,
+    title: str = "accuracy",
+    xlabel: str = "outer iterations",
+    ylabel: str = "test accuracy %",
+    log_x: bool = False,
+) -> SVGFigure:
+    """Line chart of accuracy against a budget, one line per method with a shaded ± std band.
+
+    Parameters
+    ----------
+    series : mapping of str to (x, mean, std)
+        One line per label: budgets (iterations, seconds...), mean accuracies and their std.
+    baselines : mapping of str to (mean, std), optional
+        Horizontal dashed lines with a band (a random subset of the same size, say).
+    title, xlabel, ylabel : str
+        Texts of the chart.
+    log_x : bool, default=False
+        Logarithmic x axis (budgets that double).
+
+    Returns
+    -------
+    SVGFigure
+    """
+    lines = {k: tuple(np.asarray(v, dtype=float) for v in vals) for k, vals in series.items()}
+    baselines = dict(baselines or {})
+    if not lines or any(not (x.size == m.size == s.size > 0) for x, m, s in lines.values()):
+        raise ValueError("accuracy_curves needs at least one series of equal-length x, mean, std.")
+    xs = np.concatenate([x for x, _, _ in lines.values()])
+    if log_x and (xs <= 0).any():
+        raise ValueError("log_x=True needs positive budgets.")
+    lows = [m - s for _, m, s in lines.values()] + [
+        np.array([b[0] - b[1]]) for b in baselines.values()
+    ]
+    highs = [m + s for _, m, s in lines.values()] + [
+        np.array([b[0] + b[1]]) for b in baselines.values()
+    ]
+    lo, hi = float(np.concatenate(lows).min()), float(np.concatenate(highs).max())
+    pad = max(0.05 * (hi - lo), 0.5)
+    lo, hi = lo - pad, hi + pad
+    tx = np.log10 if log_x else (lambda v: v)
+    x_lo, x_hi = float(tx(xs.min())), float(tx(xs.max()))
+    if x_hi - x_lo < 1e-12:
+        x_lo, x_hi = x_lo - 1, x_hi + 1
+    plot_h, plot_w = _H - _TOP - _BOTTOM, _W - _LEFT - _RIGHT
+
+    def py(v: float) -> float:
+        return _TOP + plot_h * (hi - v) / (hi - lo)
+
+    def px(v: float) -> float:
+        return _LEFT + plot_w * (float(tx(v)) - x_lo) / (x_hi - x_lo)
+
+    parts = _frame(title, xlabel, ylabel, [(py(t), f"{t:g}") for t in _ticks(lo, hi)])
+    for v in sorted(set(xs.tolist())):
+        parts.append(
+            f'<text x="{px(v):.1f}" y="{_H - _BOTTOM + 16}" text-anchor="middle">{v:g}</text>'
+        )
+    entries = [(k, _COLOURS[i % len(_COLOURS)], "") for i, k in enumerate(lines)]
+    entries += [(k, "#555", ' stroke-dasharray="6 4"') for k in baselines]
+    for label, (mean, std) in baselines.items():
+        y0, y1 = py(mean + std), py(mean - std)
+        parts.append(
+            f'<rect x="{_LEFT}" y="{y0:.1f}" width="{plot_w}" height="{y1 - y0:.1f}" '
+            'fill="#555" fill-opacity="0.12"/>'
+            f'<line x1="{_LEFT}" x2="{_W - _RIGHT}" y1="{py(mean):.1f}" y2="{py(mean):.1f}" '
+            f'stroke="#555" stroke-dasharray="6 4"><title>{escape(label)}: {mean:.2f} ± '
+            f"{std:.2f}</title></line>"
+        )
+    for (label, colour, _), (x, mean, std) in zip(entries, lines.values()):
+        order = np.argsort(x)
+        x, mean, std = x[order], mean[order], std[order]
+        band = [f"{px(a):.1f},{py(b):.1f}" for a, b in zip(x, mean + std)]
+        band += [f"{px(a):.1f},{py(b):.1f}" for a, b in zip(x[::-1], (mean - std)[::-1])]
+        parts.append(f'<polygon points="{" ".join(band)}" fill="{colour}" fill-opacity="0.18"/>')
+        points = " ".join(f"{px(a):.1f},{py(b):.1f}" for a, b in zip(x, mean))
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}">'
+            f"<title>{escape(label)}</title></polyline>"
+        )
+        parts += [
+            f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}" r="3" fill="{colour}"/>'
+            for a, b in zip(x, mean)
+        ]
+    for k, (label, colour, dash) in enumerate(entries):  # legend, top left
+        y = _TOP + 14 + 16 * k
+        parts.append(
+            f'<line x1="{_LEFT + 10}" x2="{_LEFT + 34}" y1="{y - 4}" y2="{y - 4}" '
+            f'stroke="{colour}" stroke-width="2"{dash}/>'
+            f'<text x="{_LEFT + 40}" y="{y}">{escape(label)}</text>'
         )
     parts.append("</svg>")
     return SVGFigure("\n".join(parts))

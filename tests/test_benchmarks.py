@@ -9,6 +9,7 @@ import pytest
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 SCRIPTS = [
     "bench_contrastive",
+    "bench_dcc",
     "bench_ddm",
     "bench_dm",
     "bench_generative",
@@ -30,7 +31,8 @@ def test_every_script_shares_the_run_options(common, script, capsys):
         module.main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for option in ("--seeds", "--n-models", "--device", "--data-root", "--out", "--resume"):
+    options = ("--seeds", "--n-models", "--device", "--data-root", "--out", "--resume")
+    for option in (*options, "--protocols"):
         assert option in text, (script, option)
 
 
@@ -57,6 +59,16 @@ def _fake_run(calls):
             **(
                 {"draws": {str(n): {"acc_mean": 0.5, "acc_std": 0.0} for n in spec["draws"]}}
                 if spec.get("draws")
+                else {}
+            ),
+            **(
+                {
+                    "protocols": {
+                        p: {"acc_mean": 0.6, "acc_std": 0.0, "resolved": p}
+                        for p in spec["protocols"]
+                    }
+                }
+                if spec.get("protocols")
                 else {}
             ),
         }
@@ -216,3 +228,62 @@ def test_selection_settings_from_the_command_line_label_their_cells(common, tmp_
         "strategy__epochs": 5,
         "strategy__offset": 0.5,
     }
+
+
+def test_dcc_curves_put_random_under_every_protocol_and_paper_at_the_largest_budget(
+    common, tmp_path, monkeypatch, capsys
+):
+    calls = []
+    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    module = importlib.import_module("bench_dcc")
+    out = tmp_path / "curves.json"
+    iters = json.dumps({"dc": [2, 4], "dsa_dcc": [3]})
+    argv = ["--ipc", "1", "--methods", "dc", "dsa_dcc", "--seeds", "0", "1", "--iters", iters]
+    module.main([*argv, "--n-models", "1", "--out", str(out)])
+    random = [c for c in calls if c["method"] == "random"]
+    assert len(random) == 2 and all(c["protocols"] == ["dc", "dsa"] for c in random)
+    points = [(c["label"], c["seed"], c.get("protocols")) for c in calls if c["method"] != "random"]
+    assert points == [
+        ("dc@2", 0, None),
+        ("dc@4", 0, ["paper"]),
+        ("dsa_dcc@3", 0, ["paper"]),
+        ("dc@2", 1, None),
+        ("dc@4", 1, ["paper"]),
+        ("dsa_dcc@3", 1, ["paper"]),
+    ]
+    dsa_dcc = next(c for c in calls if c["method"] == "dsa_dcc")
+    assert dsa_dcc["settings"] == {
+        "max_iter": 3,
+        "strategy__batch_real": 64,
+        "augment__flip": False,
+    }
+    summary = json.loads(out.read_text())["summary"]["points"]
+    assert {(p["method"], p["iterations"]) for p in summary} == {
+        ("random", 0),
+        ("dc", 2),
+        ("dc", 4),
+        ("dsa_dcc", 3),
+    }
+    assert all(p["default"]["n"] == 2 for p in summary)
+    capsys.readouterr()
+    module.main(["--report", str(out), "--figures", str(tmp_path / "fig")])
+    text = capsys.readouterr().out
+    assert "| 1 | dc | 4 |" in text and "60.00 ± 0.00 (paper)" in text
+    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == [
+        "dcc_curves_digits_ipc1_iterations.svg",
+        "dcc_curves_digits_ipc1_seconds.svg",
+    ]
+
+
+def test_fine_grained_benchmark_keeps_the_four_quadrupeds(common, data_root):
+    import numpy as np
+
+    X_train, y_train, X_test, y_test = common.load("cifar10_quadrupeds", str(data_root))
+    assert X_train.shape[1:] == (32, 32, 3) and X_train.dtype == np.uint8
+    assert np.bincount(y_train).tolist() == [493, 537, 475, 516]  # cat, deer, dog, horse
+    assert np.bincount(y_test).tolist() == [104, 92, 87, 102] and len(X_test) == len(y_test)
+    from condensekit.data import load_cifar10_subset
+
+    full_X, full_y, _, _, names = load_cifar10_subset(data_root)
+    cats = full_X[full_y == names.index("cat")]
+    assert np.array_equal(X_train[y_train == 0], cats)

@@ -32,6 +32,15 @@ def test_condense_evaluate_show_round_trip(tmp_path, capsys):
     assert main(["show", str(out), "--output", str(shown), "--zoom", "1"]) == 0
     assert shown.read_bytes()[:4] == b"\x89PNG"
 
+    # the paper protocol of the saved set's method (dm: DSA, 1000 epochs)
+    argv = ["evaluate", str(out), "--test", "digits", "--n-models", "1", "--protocol", "paper"]
+    assert main([*argv, "--quiet", "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    assert (result["protocol"], result["augment"], result["epochs"]) == ("dsa", "dsa", 1000)
+    assert "1000 epochs, protocol dsa" in capsys.readouterr().out
+    assert main([*argv, "--epochs", "10", "--quiet"]) == 1
+    assert "sets the augmentation and the epochs itself" in capsys.readouterr().err
+
 
 def test_evaluate_a_new_draw_of_a_saved_generator(tmp_path, capsys):
     out = tmp_path / "gen.npz"
@@ -288,3 +297,51 @@ def test_benchmark_fits_a_selection_once_for_every_ipc(tmp_path, monkeypatch):
     alone = run_benchmark(["digits"], ["herding"], [1], out_dir=tmp_path / "b", **kwargs)
     assert calls[-1] == ("herding", 1)
     assert alone[0]["accuracies"] == by_ipc[1]["accuracies"]
+
+
+def test_benchmark_scores_every_cell_under_both_protocols_beside_random(tmp_path, monkeypatch):
+    from condensekit import condenser
+    from condensekit.benchmark import markdown_table
+
+    calls = []
+    original = condenser.DatasetCondenser.fit
+
+    def counting_fit(self, X, y=None):
+        calls.append(self.method)
+        return original(self, X, y)
+
+    monkeypatch.setattr(condenser.DatasetCondenser, "fit", counting_fit)
+    kwargs = {
+        "n_models": 1,
+        "epochs": 20,
+        "protocols": ["default", "paper"],
+        "overrides": {"*": {"model__width": 8}, "dc": {"max_iter": 1}},
+        "out_dir": tmp_path,
+        "verbose": 0,
+    }
+    rows = run_benchmark(["digits"], ["random", "dc"], [1], **kwargs)
+    assert calls == ["random", "dc"]  # one fit per cell, scored under every protocol
+    got = {(r["method"], r["protocol"]): (r["eval_epochs"], r["eval_augment"]) for r in rows}
+    assert got == {
+        ("random", "default"): (20, None),
+        ("random", "dc"): (1000, "dc"),
+        ("dc", "default"): (20, None),
+        ("dc", "dc"): (1000, "dc"),
+    }
+    lines = markdown_table(rows).splitlines()
+    assert lines[0] == "| dataset | ipc | protocol | random | dc |"
+    assert [line.split(" | ")[2] for line in lines[2:]] == ["default", "dc"]
+    # resumed: nothing to run; the paper protocol of dsa adds random under "dsa" only
+    run_benchmark(["digits"], ["random", "dc"], [1], **kwargs)
+    assert calls == ["random", "dc"]
+    kwargs["overrides"]["dsa"] = {"max_iter": 1, "augment__flip": False}
+    rows = run_benchmark(["digits"], ["random", "dsa"], [1], **kwargs)
+    assert calls == ["random", "dc", "random", "dsa"]
+    assert {(r["method"], r["protocol"]) for r in rows} == {
+        ("random", "default"),
+        ("random", "dsa"),
+        ("dsa", "default"),
+        ("dsa", "dsa"),
+    }
+    with pytest.raises(ValueError, match="protocols holds 'papers'"):
+        run_benchmark(["digits"], ["random"], [1], **(kwargs | {"protocols": ["papers"]}))

@@ -162,3 +162,99 @@ def test_epochs_auto_follows_augmentation(digits):
         n_models=1, random_state=0, model__width=8, augment="dsa", augment__flip=False
     )
     assert dsa.evaluate(cond, X_test[:50], y_test[:50]).epochs == 1000
+
+
+# -- named protocols ---------------------------------------------------------------------------
+PAPER = {
+    "dc": "dc",
+    "dcc": "dc",
+    "dsa": "dsa",
+    "dsa_dcc": "dsa",
+    "dm": "dsa",
+    "ddm": "dsa",
+    "generative": "dsa",
+    "random": "dc",
+    "herding": "dc",
+    "kcenter": "dc",
+    "el2n": "dc",
+    "grand": "dc",
+    "forgetting": "dc",
+}
+
+
+def test_every_method_has_a_paper_protocol_in_the_table():
+    from condensekit import list_methods
+    from condensekit.evaluation.protocols import PROTOCOLS, paper_protocol_name
+
+    assert set(PAPER) == set(list_methods())
+    for method, name in PAPER.items():
+        assert paper_protocol_name(method) == name and name in PROTOCOLS
+
+
+@pytest.mark.parametrize("method", sorted(PAPER))
+def test_paper_protocol_resolves_per_method_and_data(method):
+    from condensekit.evaluation.protocols import resolve_protocol
+
+    gray, colour, rows = (resolve_protocol("paper", method, c) for c in (1, 3, None))
+    assert gray.name == colour.name == rows.name == PAPER[method]
+    assert (rows.augment, rows.epochs) == (None, 300)
+    if PAPER[method] == "dc":  # DC augments the MNIST family only
+        assert (gray.augment, gray.epochs) == ("dc", 1000)
+        assert (colour.augment, colour.epochs) == (None, 300)
+    else:
+        assert (gray.augment, gray.epochs, gray.augment_params) == ("dsa", 1000, {"flip": False})
+        assert (colour.augment, colour.epochs, colour.augment_params) == ("dsa", 1000, {})
+
+
+def test_evaluator_scores_under_the_paper_protocol_of_the_fitted_method(digits):
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X_train, y_train)
+    quick = {"n_models": 1, "random_state": 0, "model__width": 8}
+    res = CondensedEvaluator(protocol="paper", **quick).evaluate(cond, X_test, y_test)
+    assert (res.protocol, res.augment, res.epochs) == ("dc", "dc", 1000)
+    assert "protocol dc" in str(res) and res.to_dict()["protocol"] == "dc"
+    res = CondensedEvaluator(protocol="dsa", **quick).evaluate(cond, X_test, y_test)
+    assert (res.protocol, res.augment, res.epochs) == ("dsa", "dsa", 1000)
+    res = CondensedEvaluator(protocol="plain", **quick).evaluate(cond, X_test, y_test)
+    default = CondensedEvaluator(**quick).evaluate(cond, X_test, y_test)
+    assert (res.protocol, res.augment, res.epochs) == ("plain", None, 300)
+    assert res.accuracies == default.accuracies and default.protocol == "default"
+
+
+def test_protocol_uses_the_method_recorded_in_a_saved_set(digits, tmp_path):
+    from condensekit import load_condensed
+
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("dm", ipc=1, random_state=0, max_iter=2, verbose=0)
+    cond.set_params(augment__flip=False, strategy__batch_real=8).fit(X_train, y_train)
+    loaded = load_condensed(cond.save(tmp_path / "dm"))
+    ev = CondensedEvaluator(protocol="paper", n_models=1, random_state=0, model__width=8)
+    assert ev.evaluate(loaded, X_test, y_test).protocol == "dsa"
+
+
+def test_protocol_errors_name_the_parameters(digits):
+    from condensekit._validation import InvalidParameterError
+
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X_train, y_train)
+    with pytest.raises(ValueError, match=r"protocol='paper'.*augment='dsa'.*protocol='default'"):
+        CondensedEvaluator(protocol="paper", augment="dsa").evaluate(cond, X_test, y_test)
+    with pytest.raises(ValueError, match=r"epochs=10"):
+        CondensedEvaluator(protocol="dsa", epochs=10).evaluate(cond, X_test, y_test)
+    with pytest.raises(ValueError, match=r"needs the method that made the set"):
+        CondensedEvaluator(protocol="paper").evaluate(cond.transform(), X_test, y_test)
+    with pytest.raises(InvalidParameterError, match=r"protocol.*'dsa'"):
+        CondensedEvaluator(protocol="papers").evaluate(cond, X_test, y_test)
+
+
+def test_dc_augmentation_draws_one_of_its_transforms_per_image():
+    from condensekit.augment import AUGMENTATIONS, DCAugment
+
+    aug = AUGMENTATIONS.get("dc")()
+    assert isinstance(aug, DCAugment) and not aug.family_per_batch
+    assert aug.families_ == ("crop", "scale", "rotate") and aug.rotate_degrees == 45
+    gen = torch.Generator().manual_seed(0)
+    params = aug.draw(256, gen, (28, 28), one_family=aug.family_per_batch)
+    assert len(set(params.family.tolist())) == 3  # per image, not one per mini-batch
+    x = torch.randn(256, 1, 28, 28)
+    assert aug(x, params).shape == x.shape and not torch.equal(aug(x, params), x)

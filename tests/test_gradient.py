@@ -9,7 +9,11 @@ from condensekit import DatasetCondenser
 from condensekit.models import build_model
 from condensekit.strategies import FitContext, RealData, SyntheticSet
 from condensekit.strategies.gradient import (
+    CONTRASTIVE_LOOPS_BY_IPC,
     DCC,
+    DSA,
+    DSADCC,
+    LOOPS_BY_IPC,
     GradientMatching,
     gradient_distance,
     paper_loops,
@@ -54,6 +58,55 @@ def test_paper_loop_table():
     assert paper_loops(1) == (1, 1) and paper_loops(10) == (10, 50)
     assert paper_loops(50) == (50, 10) and paper_loops(15) == (10, 50)
     assert GradientMatching(outer_loop=3, inner_loop=0).loops(10) == (3, 0)
+
+
+def test_contrastive_variants_take_the_dcc_authors_loop_table():
+    # Saehyung-Lee/DCC utils.get_loops: ipc 1 -> (10, 5); DC's VICO code: ipc 1 -> (1, 1)
+    assert DCC().loops(1) == DSADCC().loops(1) == (10, 5)
+    assert GradientMatching().loops(1) == DSA().loops(1) == (1, 1)
+    for ipc in (10, 15, 20, 30, 40, 50, 100):  # from ipc 10 up, DC's table
+        assert DCC().loops(ipc) == GradientMatching().loops(ipc)
+    assert paper_loops(5, CONTRASTIVE_LOOPS_BY_IPC) == (10, 5)
+    assert {k: v for k, v in CONTRASTIVE_LOOPS_BY_IPC.items() if k != 1} == {
+        k: v for k, v in LOOPS_BY_IPC.items() if k != 1
+    }
+    assert DCC(outer_loop=2, inner_loop=3).loops(1) == (2, 3)  # explicit settings win
+
+
+def test_warmup_follows_the_reference_condition_at_paper_scale():
+    """The DCC code's condition: contrastive once ``ol >= outer_warmup or il >= inner_warmup``."""
+    ctx = FitContext(None, 50, 1000, "real", torch.device("cpu"), None, None, None)
+    dcc = DCC()
+    outer, _ = dcc.loops(50)
+    for it in (0, 249, 250, 999):
+        for step in range(outer):
+            expected = it < 250 and step < 10
+            assert dcc.is_classwise(ctx, it, step) is expected, (it, step)
+    short = FitContext(None, 1, 40, "real", torch.device("cpu"), None, None, None)
+    assert dcc.warmup_iterations(40) == 10  # a quarter of a shorter run
+    assert dcc.is_classwise(short, 9, 9) and not dcc.is_classwise(short, 10, 0)
+
+
+def test_dcc_fit_runs_its_table_and_switches_after_the_warmup(digits_small, monkeypatch):
+    """A real fit at ipc 1: 10 synthetic steps on every network, class-wise on the first
+    quarter of the iterations, contrastive after."""
+    calls = []
+    original = GradientMatching.is_classwise
+
+    def spy(self, ctx, iteration, step):
+        out = original(self, ctx, iteration, step)
+        calls.append((iteration, step, out))
+        return out
+
+    monkeypatch.setattr(GradientMatching, "is_classwise", spy)
+    X, y = digits_small
+    settings = {**FAST, "max_iter": 4, "model__width": 8}
+    DatasetCondenser("dcc", ipc=1, random_state=0, **settings).fit(X, y)
+    assert [(it, s) for it, s, _ in calls] == [(it, s) for it in range(4) for s in range(10)]
+    assert all(c for it, _, c in calls if it == 0) and not any(c for it, _, c in calls if it)
+    calls.clear()
+    DatasetCondenser("dc", ipc=1, random_state=0, **settings).fit(X, y)
+    assert [(it, s) for it, s, _ in calls] == [(it, 0) for it in range(4)]  # DC: 1 step
 
 
 def test_warmup_switches_at_the_right_steps():

@@ -306,3 +306,24 @@ def test_svg_charts_are_valid_and_complete(fitted_dm, tmp_path):
         accuracy_bars(["a"], [1.0, 2.0])
     with pytest.raises(ValueError, match="finite value"):
         loss_curve([])
+
+
+def test_accuracy_curves_draw_a_line_and_band_per_series_and_dashed_baselines(tmp_path):
+    from condensekit.plotting import accuracy_curves
+
+    fig = accuracy_curves(
+        {"dc": ([25, 50, 100], [80, 85, 88], [1, 2, 1]), "dcc": ([25, 50], [78, 86], [2, 1])},
+        baselines={"random": (60.0, 1.0)},
+        title="digits <ipc 1>",
+        log_x=True,
+    )
+    svg = fig.svg
+    assert svg.count("<polyline") == 2 and svg.count("<polygon") == 2
+    assert svg.count("<circle") == 5 and "stroke-dasharray" in svg
+    assert "digits &lt;ipc 1&gt;" in svg and ">random<" in svg and ">dcc<" in svg
+    fig.save(tmp_path / "c.svg")
+    assert (tmp_path / "c.svg").read_text().startswith("<svg")
+    with pytest.raises(ValueError, match="equal-length"):
+        accuracy_curves({"dc": ([1, 2], [80], [1])})
+    with pytest.raises(ValueError, match="log_x"):
+        accuracy_curves({"dc": ([0, 2], [80, 81], [1, 1])}, log_x=True)
