@@ -4,8 +4,8 @@ Every point is its own fit with ``max_iter=K`` (so DCC's outer warm-up is a quar
 run, as a user with that budget gets), with 64 real images per class and otherwise the library
 defaults: the DC paper's loop table for dc and dsa, the DCC authors' for the contrastive
 variants (10 synthetic steps and 5 training epochs per network at ipc 1). Each set is scored by
-the default evaluator (300 epochs, no augmentation) and, at the largest K of its method, also
-under each method's paper protocol (``CondensedEvaluator(protocol="paper")``). Random subsets
+the default evaluator (300 epochs, no augmentation) and, at the largest K of its method (or at
+every K with ``--paper-at all``), also under each method's paper protocol (``CondensedEvaluator(protocol="paper")``). Random subsets
 of the same size are scored under every protocol the methods resolve to, so each method has a
 random baseline under its own protocol.
 
@@ -14,7 +14,7 @@ scripts may then share the two cores.
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_dcc.py --ipc 1 --out benchmarks/results/dcc_curves_digits_ipc1_cpu.json --resume
+    OMP_NUM_THREADS=1 python benchmarks/bench_dcc.py --ipc 1 --paper-at all --out benchmarks/results/dcc_curves_digits_ipc1_cpu.json --resume
     OMP_NUM_THREADS=1 python benchmarks/bench_dcc.py --ipc 10 --out benchmarks/results/dcc_curves_digits_ipc10_cpu.json --resume
     python benchmarks/bench_dcc.py --report benchmarks/results/dcc_curves_digits_ipc1_cpu.json benchmarks/results/dcc_curves_digits_ipc10_cpu.json
 """  # noqa: E501
@@ -60,7 +60,8 @@ def specs(args: argparse.Namespace):
             for method in args.methods:
                 points = (args.iters or ITERS[ipc])[method]
                 for iters in points:
-                    extra = {"protocols": ["paper"]} if iters == max(points) else {}
+                    paper = args.paper_at == "all" or iters == max(points)
+                    extra = {"protocols": ["paper"]} if paper else {}
                     yield cell_spec(
                         args,
                         args.dataset,
@@ -185,6 +186,13 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="outer iterations of each point by method, as JSON: '{\"dc\": [25, 50], ...}' "
         "(default: ITERS by ipc)",
+    )
+    parser.add_argument(
+        "--paper-at",
+        choices=["max", "all"],
+        default="max",
+        help="score under the paper protocol at the largest budget of each method (max) or at "
+        "every budget (all)",
     )
     parser.add_argument("--report", nargs="+", help="print the tables of these JSON files")
     parser.add_argument("--figures", default=None, help="with --report: write SVG curves here")
