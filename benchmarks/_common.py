@@ -47,11 +47,11 @@ def cifar10_quadrupeds(data_root: str | None):
     from condensekit.data import load_cifar10_subset
 
     X_train, y_train, X_test, y_test, names = load_cifar10_subset(data_root)
-    codes = [list(names).index(name) for name in QUADRUPEDS]
+    new_label = {list(names).index(name): k for k, name in enumerate(QUADRUPEDS)}
     out = []
     for X, y in ((X_train, y_train), (X_test, y_test)):
-        keep = np.isin(y, codes)
-        out += [X[keep], np.searchsorted(codes, y[keep]).astype(np.int64)]
+        keep = np.isin(y, list(new_label))
+        out += [X[keep], np.array([new_label[int(v)] for v in y[keep]], dtype=np.int64)]
     return tuple(out)
 
 
@@ -252,10 +252,11 @@ def _device_type(device: str) -> str:
     return torch.device(device).type
 
 
-def same_cell(row: dict, spec: dict) -> bool:
+def same_cell(row: dict, spec: dict, *, any_protocols: bool = False) -> bool:
     """Whether a finished ``row`` is the cell that ``spec`` would run (same data, method, label,
-    ipc, seed, evaluator, extra draw sizes and protocols, every setting, and the kind of device
-    it actually ran on)."""
+    ipc, seed, evaluator, extra draw sizes, every setting, and the kind of device it actually
+    ran on) and was scored under at least the protocols ``spec`` asks for (with
+    ``any_protocols``, whatever they were: the same fit, to be replaced by a rerun)."""
     keys = ("dataset", "method", "ipc", "seed")
     if any(row[k] != spec[k] for k in keys):
         return False
@@ -269,7 +270,7 @@ def same_cell(row: dict, spec: dict) -> bool:
         return False
     if sorted(row.get("draws", {})) != sorted(str(n) for n in spec.get("draws", [])):
         return False
-    if sorted(row.get("protocols", {})) != sorted(spec.get("protocols", [])):
+    if not any_protocols and not set(spec.get("protocols", [])) <= set(row.get("protocols", {})):
         return False
     settings = {k: v for k, v in row["settings"].items() if k not in ("ipc", "random_state")}
     wanted = {"device": spec.get("device", "auto"), **spec.get("settings", {})}
@@ -348,11 +349,14 @@ def cell_spec(
 
 def cell_protocols(protocols: Sequence[str], method: str, methods: Sequence[str]) -> list[str]:
     """The extra protocols one cell is scored under: as asked, except that a selection asked
-    for ``"paper"`` gets the resolved paper protocol of every synthesis method of ``methods``."""
+    for ``"paper"`` gets the resolved paper protocol of every synthesis method of ``methods``
+    (of every registered one when the script has no method list)."""
+    from condensekit import list_methods
     from condensekit.benchmark import resolve_cell_protocols
 
     if not protocols:
         return []
+    methods = list(methods) or list_methods()
     return [p for p in resolve_cell_protocols(protocols, method, methods) if p != "default"]
 
 
@@ -368,6 +372,8 @@ def run_cells(specs: Iterable[dict], out: str | Path, resume: bool) -> list[dict
         row, reused = run_or_reuse(spec, done)
         if reused:
             continue
+        # a rerun asked for protocols the kept row lacks: the new row replaces it
+        rows = [r for r in rows if not same_cell(r, spec, any_protocols=True)]
         rows.append(row)
         print(describe(row), flush=True)
         write_report(out, rows)
@@ -404,7 +410,7 @@ def ranked_rows(rows: list[dict]) -> list[dict]:
         for n, drawn in row.get("draws", {}).items():
             out.append(
                 {
-                    **{k: v for k, v in row.items() if k != "draws"},
+                    **{k: v for k, v in row.items() if k not in ("draws", "protocols")},
                     **drawn,
                     "ipc": int(n),
                     "ranked_at_ipc": row["ipc"],

@@ -53,6 +53,8 @@ def specs(args: argparse.Namespace):
     from condensekit.evaluation.protocols import paper_protocol_name
 
     for ipc in args.ipc:
+        if args.iters is None and ipc not in ITERS:
+            raise SystemExit(f"no default iterations for ipc {ipc}; give --iters as JSON")
         for seed in args.seeds:
             baseline = sorted({paper_protocol_name(m) for m in args.methods})
             yield cell_spec(args, args.dataset, "random", ipc, seed, {}, protocols=baseline)

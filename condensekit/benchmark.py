@@ -301,6 +301,12 @@ def run_benchmark(
 
     for m in methods:
         METHODS.get(m)  # unknown names fail before any work
+    if isinstance(protocols, str) or not protocols:
+        raise ValueError(
+            f"protocols must be a non-empty sequence of protocol names; got {protocols!r}."
+        )
+    for m in methods:
+        resolve_cell_protocols(protocols, m, methods)  # unknown protocols fail here too
     for d in datasets:
         DATASETS.get(d)
     out = Path(out_dir)

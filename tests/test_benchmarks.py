@@ -287,3 +287,30 @@ def test_fine_grained_benchmark_keeps_the_four_quadrupeds(common, data_root):
     full_X, full_y, _, _, names = load_cifar10_subset(data_root)
     cats = full_X[full_y == names.index("cat")]
     assert np.array_equal(X_train[y_train == 0], cats)
+
+
+def test_a_cell_scored_under_more_protocols_is_reused_and_a_rerun_replaces_it(
+    common, tmp_path, monkeypatch
+):
+    calls = []
+    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    out = tmp_path / "cells.json"
+    spec = {
+        "dataset": "digits",
+        "method": "dc",
+        "ipc": 1,
+        "settings": {"max_iter": 5},
+        "seed": 0,
+        "n_models": 1,
+        "device": "cpu",
+    }
+    common.run_cells([{**spec, "protocols": ["paper", "dsa"]}], out, resume=False)
+    # fewer protocols: the finished cell has them all
+    common.run_cells([{**spec, "protocols": ["paper"]}, spec], out, resume=True)
+    assert len(calls) == 1
+    # one more protocol: refit, and the new row replaces the old one (no double counting)
+    rows = common.run_cells([{**spec, "protocols": ["dc"]}], out, resume=True)
+    assert len(calls) == 2 and len(rows) == 1 and sorted(rows[0]["protocols"]) == ["dc"]
+    # a script without a method list still puts a selection under every paper protocol
+    assert common.cell_protocols(["paper"], "random", []) == ["dc", "dsa"]
+    assert common.cell_protocols(["paper"], "dm", []) == ["dsa"]

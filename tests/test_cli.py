@@ -345,3 +345,17 @@ def test_benchmark_scores_every_cell_under_both_protocols_beside_random(tmp_path
     }
     with pytest.raises(ValueError, match="protocols holds 'papers'"):
         run_benchmark(["digits"], ["random"], [1], **(kwargs | {"protocols": ["papers"]}))
+
+
+def test_benchmark_checks_protocols_first_and_reuses_rows_written_before_protocols(tmp_path):
+    kwargs = {"n_models": 1, "epochs": 5, "out_dir": tmp_path, "verbose": 0}
+    for bad in ([], "paper", ["papers"]):
+        with pytest.raises(ValueError, match="protocols"):
+            run_benchmark(["digits"], ["random"], [1], protocols=bad, **kwargs)
+    rows = run_benchmark(["digits"], ["random"], [1], **kwargs)
+    saved = json.loads((tmp_path / "results.json").read_text())
+    for row in saved["cells"]:  # as written before rows had a protocol
+        del row["protocol"], row["eval_augment"]
+    (tmp_path / "results.json").write_text(json.dumps(saved))
+    again = run_benchmark(["digits"], ["random"], [1], **kwargs)
+    assert again[0]["accuracies"] == rows[0]["accuracies"] and "protocol" not in again[0]

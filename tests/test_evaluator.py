@@ -258,3 +258,18 @@ def test_dc_augmentation_draws_one_of_its_transforms_per_image():
     assert len(set(params.family.tolist())) == 3  # per image, not one per mini-batch
     x = torch.randn(256, 1, 28, 28)
     assert aug(x, params).shape == x.shape and not torch.equal(aug(x, params), x)
+
+
+def test_paper_protocol_follows_the_fitted_method_and_rows_train_plainly(digits, caplog):
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X_train, y_train)
+    cond.set_params(method="dm")  # changes nothing fitted
+    quick = {"n_models": 1, "random_state": 0, "model__width": 8}
+    res = CondensedEvaluator(protocol="paper", **quick).evaluate(cond, X_test, y_test)
+    assert res.protocol == "dc"
+    rows = cond.transform()[0].reshape(20, -1), cond.transform()[1]
+    ev = CondensedEvaluator(protocol="paper", augment__flip=False, n_models=1, random_state=0)
+    with caplog.at_level("WARNING", logger="condensekit"):
+        res = ev.evaluate(rows, X_test.reshape(len(X_test), -1), y_test)
+    assert (res.protocol, res.augment, res.epochs, res.model) == ("plain", None, 300, "mlp")
+    assert "augment__flip" in caplog.text

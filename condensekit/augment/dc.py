@@ -3,14 +3,18 @@
 The DC reference code (``get_daparam`` and ``augment`` in VICO-UoE/DatasetCondensation and
 Saehyung-Lee/DCC) trains its evaluation networks on MNIST with a strategy ``crop_scale_rotate``:
 every image draws one of three transforms, a translation of up to 4 pixels, a zoom of up to 20 %
-and a rotation of up to 45 degrees. It is not used while matching and not on colour data.
+and a rotation of up to 45 degrees; the DC code uses it to train evaluation networks on MNIST
+only (the ``"dc"`` evaluation protocol applies it to every single-channel image set). It is
+registered with the other augmentations, so ``augment="dc"`` also works while matching, where no
+paper uses it.
 
 Written here as a :class:`~condensekit.augment.SiameseAugment` with those three families and
 ranges, drawn per *image* (the reference draws one transform per image, where DSA's training
 draws one family per mini-batch). Two differences from the reference, both in how the same
 transforms are expressed: the border is filled with zeros, which in normalised units is the
-dataset mean (the reference fills with the batch mean of each channel), and a zoom scales each
-axis by a factor in ``[1/1.2, 1.2]`` (the reference: ``[0.8, 1.2]``).
+dataset mean (the reference fills a crop's and a rotation's border with the batch mean and a
+zoom's with zeros), and a zoom scales each axis by a factor in ``[1/1.2, 1.2]`` (the reference:
+``[0.8, 1.2]``).
 """
 
 from __future__ import annotations

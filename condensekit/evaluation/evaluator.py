@@ -114,7 +114,10 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
             condensed.input_layout_,
             condensed.normalizer_,
             X_test,
-            getattr(condensed, "method", None),
+            # the method of the fit (a later set_params(method=...) does not change the set)
+            (getattr(condensed, "_fit_params", None) or {}).get(
+                "method", getattr(condensed, "method", None)
+            ),
         )
     if isinstance(condensed, CondensedSet):
         X_syn, y_syn = condensed.X, condensed.y
@@ -329,13 +332,13 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         X_syn, y_syn, classes, layout, normalizer, X_test, method = _condensed_parts(
             condensed, X_test, input_shape, n_per_class
         )
-        protocol = (
-            None
-            if self.protocol == "default"
-            else resolve_protocol(
-                self.protocol, method, layout.internal_shape[0] if layout.is_image else None
-            )
-        )
+        channels = layout.internal_shape[0] if layout.is_image else None
+        if self.protocol == "default":
+            protocol = None
+        elif self.protocol == "paper" and method is None and channels is None:
+            protocol = resolve_protocol("plain", None, None)  # rows: every paper trains plainly
+        else:
+            protocol = resolve_protocol(self.protocol, method, channels)
         X_train = normalizer.normalize(
             layout.to_internal(as_numeric_array(X_syn, "X_syn"), "X_syn")
         )
@@ -400,8 +403,15 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
             )
         else:
             settings = {**protocol.augment_params, **self.routed_params("augment")}
+            if protocol.augment is None and self.routed_params("augment"):
+                logger.warning(
+                    "protocol=%r trains these samples without augmentation; the settings %s "
+                    "are not used.",
+                    self.protocol,
+                    sorted(f"augment__{k}" for k in self.routed_params("augment")),
+                )
             if protocol.augment is None:
-                settings = {}  # augment__ settings have nothing to act on here
+                settings = {}
             augment = build_augment(protocol.augment, **settings)
             epochs = protocol.epochs
         seeds = np.random.SeedSequence(seed_from_random_state(self.random_state)).generate_state(

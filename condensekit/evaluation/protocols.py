@@ -14,10 +14,12 @@ dc         DC's crop/scale/rotate, 1000    none, 300 epochs             none, 30
 dsa        DSA without flips, 1000         DSA, 1000 epochs             none, 300 epochs
 =========  ==============================  ===========================  ======================
 
-``"dc"`` is the DC reference code's ``get_daparam`` (it augments MNIST only, and augmented
-training gets 1,000 epochs); ``"dsa"`` is what the DSA, DCC-with-DSA, DM and decomposed-DM code
-uses for every dataset (horizontal flips are left out on single-channel data: no digit keeps its
-label when mirrored). ``"paper"`` picks each method's own (``Method.paper_protocol``):
+``"dc"`` is the DC reference code's ``get_daparam`` (it augments MNIST, and augmented training
+gets 1,000 epochs); here every single-channel image set (MNIST, digits, Fashion-MNIST...) counts
+as MNIST, since the data carries no dataset name. ``"dsa"`` is what the DSA, DCC-with-DSA, DM
+and decomposed-DM code uses for every dataset, with one deliberate difference: horizontal flips
+are left out on single-channel data (no digit keeps its label when mirrored; DESIGN.md), where
+that code flips MNIST too. ``"paper"`` picks each method's own (``Method.paper_protocol``):
 
 ===================================================  ========
 method                                               paper

@@ -158,7 +158,8 @@ class Method(BaseEstimator):
     #: Whether the method learns synthetic samples (False for selections of real samples).
     learns_samples: ClassVar[bool] = True
     #: Evaluation protocol of the method's paper (a name of
-    #: :data:`condensekit.evaluation.PROTOCOLS`), used by ``CondensedEvaluator(protocol="paper")``.
+    #: :data:`condensekit.evaluation.protocols.PROTOCOLS`), used by
+    #: ``CondensedEvaluator(protocol="paper")``.
     #: DC's by default: the DC paper scores its selection baselines as it scores DC.
     paper_protocol: ClassVar[str] = "dc"
 

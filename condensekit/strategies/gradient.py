@@ -113,9 +113,9 @@ class GradientMatching(MatchingStrategy):
         class-wise while the outer iteration is below ``outer_warmup`` *and* the step below
         ``inner_warmup``; every later step is contrastive. ``"every_network"`` keeps the
         class-wise loss for the whole outer warm-up and, after it, for the first
-        ``inner_warmup`` steps on every new network. With the paper's loop table, a network gets
-        at most 10 synthetic steps when ``ipc <= 10``, so ``"every_network"`` with
-        ``inner_warmup=10`` never leaves the class-wise loss there and equals DC.
+        ``inner_warmup`` steps on every new network. With the loop table, a network gets at most
+        10 synthetic steps when ``ipc <= 10``, so ``"every_network"`` with ``inner_warmup=10``
+        never leaves the class-wise loss there (class-wise matching on DCC's loop table).
 
     Notes
     -----
