@@ -47,12 +47,10 @@ METHODS = ["dc", "dsa", "dcc", "dsa_dcc"]
 #: Budgets come from the package (``condensekit.benchmark.BUDGETS``), one source for the
 #: scripts and ``condensekit benchmark``. The quick budget fixes iterations and 64 real images per
 #: class by dataset and ipc; everything else is the library default (the papers' lr_syn=0.1, loop
-#: table, layer-wise distance, real init). Per-method changes: once the class-wise warm-up ends,
-#: the contrastive variants take one distance over a pass of the whole synthetic set, so each
-#: pixel's gradient is about 1/(n_classes * ipc) of the set's and moves about ten times less per
-#: step than under the class-wise loss. On MNIST ipc=1, dsa_dcc gets the most iterations that
-#: finish within 15 minutes on this CPU (about 2.3 s each); dcc gains little from them (84.47 %
-#: at 300, 84.55 % at 360) and gets a larger step instead (lr_syn 0.3, 300 iterations: 85.08 %).
+#: table of each method, layer-wise distance, real init). Per-method change: at ipc 1 the
+#: contrastive variants run the DCC authors' loop (10 pixel steps per network), so they get the
+#: outer iterations that take DC's time (``BUDGETS["quick"]["gradient_method"]``; measured with
+#: ``bench_dcc.py``).
 BUDGETS = PACKAGE_BUDGETS
 
 

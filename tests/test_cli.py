@@ -229,7 +229,13 @@ def test_budgets_follow_the_measured_settings():
         "strategy__lr_syn": 10.0,
         "augment__flip": False,
     }
-    assert budget_settings("quick", "dcc", "mnist", 1)["strategy__lr_syn"] == 0.3
+    # the contrastive loop costs about 9 DC iterations an iteration at ipc 1: equal seconds
+    assert budget_settings("quick", "dcc", "mnist", 1) == {
+        "max_iter": 30,
+        "strategy__batch_real": 64,
+    }
+    assert budget_settings("quick", "dsa_dcc", "digits", 1)["max_iter"] == 25
+    assert budget_settings("quick", "dc", "digits", 1)["max_iter"] == 200
     assert budget_settings("quick", "dsa", "cifar10", 10)["augment__flip"] is True
     assert "strategy__lr_syn" not in budget_settings("quick", "generative", "mnist", 10)
     assert budget_settings("quick", "herding", "mnist", 10) == {"strategy__epochs": 1}
