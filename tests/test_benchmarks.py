@@ -314,3 +314,21 @@ def test_a_cell_scored_under_more_protocols_is_reused_and_a_rerun_replaces_it(
     # a script without a method list still puts a selection under every paper protocol
     assert common.cell_protocols(["paper"], "random", []) == ["dc", "dsa"]
     assert common.cell_protocols(["paper"], "dm", []) == ["dsa"]
+
+
+def test_run_cell_scores_extra_protocols_and_reuses_the_default_training(common):
+    spec = {
+        "dataset": "digits",
+        "method": "random",
+        "ipc": 1,
+        "settings": {"model__width": 8},
+        "seed": 0,
+        "n_models": 1,
+        "device": "cpu",
+        "protocols": ["plain", "dc"],
+    }
+    row = common.run_cell(spec)
+    plain, dc = row["protocols"]["plain"], row["protocols"]["dc"]
+    assert plain["accuracies"] == row["accuracies"] and plain["eval_time_s"] == 0.0
+    assert (dc["resolved"], dc["augment"], dc["eval_epochs"]) == ("dc", "dc", 1000)
+    assert dc["eval_time_s"] > 0
