@@ -77,9 +77,13 @@ def specs(args: argparse.Namespace):
 
 
 def summarise(rows: list[dict]) -> dict:
-    """Mean ± std over seeds of every (ipc, method, iterations, protocol) point."""
-    groups: dict[tuple, list[dict]] = defaultdict(list)
+    """Mean ± std over seeds of every (ipc, method, iterations, protocol) point (a cell written
+    twice, as when a rerun added a protocol, counts once: its last row)."""
+    latest: dict[tuple, dict] = {}  # one row per cell and seed: the last one written
     for r in rows:
+        latest[(r["dataset"], r["ipc"], r.get("label", r["method"]), r["seed"])] = r
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in latest.values():
         iters = r["settings"].get("max_iter", 0) if r["method"] != "random" else 0
         groups[(r["ipc"], r["method"], iters)].append(r)
     out = []

@@ -265,6 +265,9 @@ def test_dcc_curves_put_random_under_every_protocol_and_paper_at_the_largest_bud
         ("dsa_dcc", 3),
     }
     assert all(p["default"]["n"] == 2 for p in summary)
+    cells = json.loads(out.read_text())["cells"]
+    twice = module.summarise([*cells, cells[-1]])["points"]  # a cell written twice counts once
+    assert all(p["default"]["n"] == 2 for p in twice)
     capsys.readouterr()
     module.main(["--report", str(out), "--figures", str(tmp_path / "fig")])
     text = capsys.readouterr().out
