@@ -10,6 +10,22 @@ from condensekit.benchmark import budget_settings, run_benchmark
 from condensekit.cli import main
 
 
+@pytest.fixture
+def fit_calls(monkeypatch):
+    """``(method, ipc)`` of every DatasetCondenser.fit made while the test runs."""
+    from condensekit import condenser
+
+    calls = []
+    original = condenser.DatasetCondenser.fit
+
+    def counting_fit(self, X, y=None):
+        calls.append((self.method, self.ipc))
+        return original(self, X, y)
+
+    monkeypatch.setattr(condenser.DatasetCondenser, "fit", counting_fit)
+    return calls
+
+
 def test_condense_evaluate_show_round_trip(tmp_path, capsys):
     out = tmp_path / "dm.npz"
     grid = tmp_path / "dm.png"
@@ -180,17 +196,8 @@ def test_help_lists_every_subcommand_and_option(capsys):
         assert option in text
 
 
-def test_benchmark_writes_results_and_resumes(tmp_path, monkeypatch):
-    calls = []
-    from condensekit import condenser
-
-    original = condenser.DatasetCondenser.fit
-
-    def counting_fit(self, X, y=None):
-        calls.append(self.method)
-        return original(self, X, y)
-
-    monkeypatch.setattr(condenser.DatasetCondenser, "fit", counting_fit)
+def test_benchmark_writes_results_and_resumes(tmp_path, fit_calls):
+    calls = fit_calls
     raw = {"strategy__features": "raw"}
     kwargs = {
         "n_models": 1,
@@ -200,7 +207,7 @@ def test_benchmark_writes_results_and_resumes(tmp_path, monkeypatch):
         "verbose": 0,
     }
     rows = run_benchmark(["digits"], ["random", "herding"], [1], **kwargs)
-    assert calls == ["random", "herding"] and len(rows) == 2
+    assert [m for m, _ in calls] == ["random", "herding"] and len(rows) == 2
     saved = json.loads((tmp_path / "results.json").read_text())["cells"]
     assert saved[1]["settings"] == {"model__width": 16, "strategy__features": "raw"}
     assert [r["method"] for r in saved] == ["random", "herding"]
@@ -208,16 +215,16 @@ def test_benchmark_writes_results_and_resumes(tmp_path, monkeypatch):
     assert (tmp_path / "accuracy_digits.svg").read_text().startswith("<svg")
     # a rerun with one more method runs only the new cell
     rows = run_benchmark(["digits"], ["random", "herding", "kcenter"], [1], **kwargs)
-    assert calls == ["random", "herding", "kcenter"] and len(rows) == 3
+    assert [m for m, _ in calls] == ["random", "herding", "kcenter"] and len(rows) == 3
     assert rows[0]["acc_mean"] == saved[0]["acc_mean"]
     # other evaluator settings are other cells: run anew, never averaged with the old ones
     rows = run_benchmark(["digits"], ["random"], [1], **(kwargs | {"epochs": 3}))
-    assert calls[-1] == "random" and len(rows) == 1 and rows[0]["eval_epochs"] == 3
+    assert calls[-1][0] == "random" and len(rows) == 1 and rows[0]["eval_epochs"] == 3
     assert "seeds" not in (tmp_path / "results.md").read_text()
     assert len(json.loads((tmp_path / "results.json").read_text())["cells"]) == 4
     # without resume, the grid's cells are rerun and replaced; the others are kept
     run_benchmark(["digits"], ["random"], [1], **kwargs, resume=False)
-    assert calls[-1] == "random" and len(calls) == 5
+    assert calls[-1][0] == "random" and len(calls) == 5
     cells = json.loads((tmp_path / "results.json").read_text())["cells"]
     assert len(cells) == 4 and {c["method"] for c in cells} == {"random", "herding", "kcenter"}
 
@@ -271,17 +278,8 @@ def test_markdown_table_summarises_seeds_and_networks():
     assert len(lines) == 4
 
 
-def test_benchmark_fits_a_selection_once_for_every_ipc(tmp_path, monkeypatch):
-    from condensekit import condenser
-
-    calls = []
-    original = condenser.DatasetCondenser.fit
-
-    def counting_fit(self, X, y=None):
-        calls.append((self.method, self.ipc))
-        return original(self, X, y)
-
-    monkeypatch.setattr(condenser.DatasetCondenser, "fit", counting_fit)
+def test_benchmark_fits_a_selection_once_for_every_ipc(tmp_path, fit_calls):
+    calls = fit_calls
     kwargs = {
         "n_models": 1,
         "epochs": 20,
@@ -305,18 +303,10 @@ def test_benchmark_fits_a_selection_once_for_every_ipc(tmp_path, monkeypatch):
     assert alone[0]["accuracies"] == by_ipc[1]["accuracies"]
 
 
-def test_benchmark_scores_every_cell_under_both_protocols_beside_random(tmp_path, monkeypatch):
-    from condensekit import condenser
+def test_benchmark_scores_every_cell_under_both_protocols_beside_random(tmp_path, fit_calls):
     from condensekit.benchmark import markdown_table
 
-    calls = []
-    original = condenser.DatasetCondenser.fit
-
-    def counting_fit(self, X, y=None):
-        calls.append(self.method)
-        return original(self, X, y)
-
-    monkeypatch.setattr(condenser.DatasetCondenser, "fit", counting_fit)
+    calls = fit_calls
     kwargs = {
         "n_models": 1,
         "epochs": 20,
@@ -326,7 +316,10 @@ def test_benchmark_scores_every_cell_under_both_protocols_beside_random(tmp_path
         "verbose": 0,
     }
     rows = run_benchmark(["digits"], ["random", "dc"], [1], **kwargs)
-    assert calls == ["random", "dc"]  # one fit per cell, scored under every protocol
+    assert [m for m, _ in calls] == [
+        "random",
+        "dc",
+    ]  # one fit per cell, scored under every protocol
     got = {(r["method"], r["protocol"]): (r["eval_epochs"], r["eval_augment"]) for r in rows}
     assert got == {
         ("random", "default"): (20, None),
@@ -339,10 +332,10 @@ def test_benchmark_scores_every_cell_under_both_protocols_beside_random(tmp_path
     assert [line.split(" | ")[2] for line in lines[2:]] == ["default", "dc"]
     # resumed: nothing to run; the paper protocol of dsa adds random under "dsa" only
     run_benchmark(["digits"], ["random", "dc"], [1], **kwargs)
-    assert calls == ["random", "dc"]
+    assert [m for m, _ in calls] == ["random", "dc"]
     kwargs["overrides"]["dsa"] = {"max_iter": 1, "augment__flip": False}
     rows = run_benchmark(["digits"], ["random", "dsa"], [1], **kwargs)
-    assert calls == ["random", "dc", "random", "dsa"]
+    assert [m for m, _ in calls] == ["random", "dc", "random", "dsa"]
     assert {(r["method"], r["protocol"]) for r in rows} == {
         ("random", "default"),
         ("random", "dsa"),
