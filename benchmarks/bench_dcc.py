@@ -27,7 +27,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _common import FLIP, add_run_arguments, cell_spec, run_cells, write_report
+from _common import FLIP, add_run_arguments, cell_spec, parse_set, run_cells, write_report
 
 METHODS = ["dc", "dcc", "dsa", "dsa_dcc"]
 #: Outer iterations of each point, by ipc and method. At ipc 1 an outer iteration of the
@@ -56,6 +56,8 @@ def specs(args: argparse.Namespace):
         if args.iters is None and ipc not in ITERS:
             raise SystemExit(f"no default iterations for ipc {ipc}; give --iters as JSON")
         for seed in args.seeds:
+            if args.no_random:
+                break
             baseline = sorted({paper_protocol_name(m) for m in args.methods})
             yield cell_spec(args, args.dataset, "random", ipc, seed, {}, protocols=baseline)
         for seed in args.seeds:
@@ -64,14 +66,16 @@ def specs(args: argparse.Namespace):
                 for iters in points:
                     paper = args.paper_at == "all" or iters == max(points)
                     extra = {"protocols": ["paper"]} if paper else {}
+                    changed = parse_set(args.set)
+                    tag = "".join(f" {k}={v}" for k, v in sorted(changed.items()))
                     yield cell_spec(
                         args,
                         args.dataset,
                         method,
                         ipc,
                         seed,
-                        settings(args.dataset, method, iters),
-                        label=f"{method}@{iters}",
+                        {**settings(args.dataset, method, iters), **changed},
+                        label=f"{method}@{iters}{tag}",
                         **extra,
                     )
 
@@ -85,12 +89,14 @@ def summarise(rows: list[dict]) -> dict:
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for r in latest.values():
         iters = r["settings"].get("max_iter", 0) if r["method"] != "random" else 0
-        groups[(r["ipc"], r["method"], iters)].append(r)
+        label = r.get("label", r["method"])
+        variant = label.split(" ", 1)[1] if " " in label else ""
+        groups[(r["ipc"], r["method"], iters, variant)].append(r)
     out = []
-    for (ipc, method, iters), cells in sorted(groups.items()):
+    for (ipc, method, iters, variant), cells in sorted(groups.items()):
         entry = {
             "ipc": ipc,
-            "method": method,
+            "method": method + (f" ({variant})" if variant else ""),
             "iterations": iters,
             "seeds": sorted(c["seed"] for c in cells),
             "fit_s": float(np.mean([c["fit_time_s"] for c in cells])),
@@ -193,6 +199,15 @@ def main(argv: list[str] | None = None) -> None:
         help="outer iterations of each point by method, as JSON: '{\"dc\": [25, 50], ...}' "
         "(default: ITERS by ipc)",
     )
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=JSON",
+        help="condenser settings over every method's (strategy__outer_warmup=10); the cells are "
+        "labelled with them",
+    )
+    parser.add_argument("--no-random", action="store_true", help="skip the random cells")
     parser.add_argument(
         "--paper-at",
         choices=["max", "all"],

@@ -335,3 +335,19 @@ def test_run_cell_scores_extra_protocols_and_reuses_the_default_training(common)
     assert plain["accuracies"] == row["accuracies"] and plain["eval_time_s"] == 0.0
     assert (dc["resolved"], dc["augment"], dc["eval_epochs"]) == ("dc", "dc", 1000)
     assert dc["eval_time_s"] > 0
+
+
+def test_dcc_curves_label_changed_settings_and_keep_them_apart(common, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    module = importlib.import_module("bench_dcc")
+    out = tmp_path / "curves.json"
+    argv = ["--ipc", "10", "--methods", "dcc", "--seeds", "0", "--iters", '{"dcc": [3]}']
+    module.main([*argv, "--n-models", "1", "--out", str(out), "--no-random"])
+    module.main([*argv, "--n-models", "1", "--out", str(out), "--no-random", "--resume"])
+    module.main([*argv, "--out", str(out), "--n-models", "1", "--no-random", "--resume", "--set",
+                 "strategy__outer_warmup=2"])  # fmt: skip
+    assert [c["label"] for c in calls] == ["dcc@3", "dcc@3 strategy__outer_warmup=2"]
+    assert calls[1]["settings"]["strategy__outer_warmup"] == 2
+    points = json.loads(out.read_text())["summary"]["points"]
+    assert [p["method"] for p in points] == ["dcc", "dcc (strategy__outer_warmup=2)"]
