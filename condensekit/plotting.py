@@ -423,7 +423,13 @@ def accuracy_curves(
         return _LEFT + plot_w * (float(tx(v)) - x_lo) / (x_hi - x_lo)
 
     parts = _frame(title, xlabel, ylabel, [(py(t), f"{t:g}") for t in _ticks(lo, hi)])
-    for v in sorted(set(xs.tolist())):
+    if log_x:  # 1, 2, 5 times the powers of ten inside the range
+        decades = range(math.floor(x_lo), math.ceil(x_hi) + 1)
+        xticks = [m * 10.0**k for k in decades for m in (1, 2, 5)]
+        xticks = [t for t in xticks if x_lo - 1e-9 <= math.log10(t) <= x_hi + 1e-9]
+    else:
+        xticks = _ticks(x_lo, x_hi)
+    for v in xticks:
         parts.append(
             f'<text x="{px(v):.1f}" y="{_H - _BOTTOM + 16}" text-anchor="middle">{v:g}</text>'
         )
@@ -453,12 +459,13 @@ def accuracy_curves(
             f'<circle cx="{px(a):.1f}" cy="{py(b):.1f}" r="3" fill="{colour}"/>'
             for a, b in zip(x, mean)
         ]
-    for k, (label, colour, dash) in enumerate(entries):  # legend, top left
-        y = _TOP + 14 + 16 * k
+    x = float(_LEFT)
+    for label, colour, dash in entries:  # legend: one row between the title and the plot
         parts.append(
-            f'<line x1="{_LEFT + 10}" x2="{_LEFT + 34}" y1="{y - 4}" y2="{y - 4}" '
+            f'<line x1="{x:.1f}" x2="{x + 20:.1f}" y1="29" y2="29" '
             f'stroke="{colour}" stroke-width="2"{dash}/>'
-            f'<text x="{_LEFT + 40}" y="{y}">{escape(label)}</text>'
+            f'<text x="{x + 24:.1f}" y="33" font-size="11">{escape(label)}</text>'
         )
+        x += 34 + 6.5 * len(label)
     parts.append("</svg>")
     return SVGFigure("\n".join(parts))

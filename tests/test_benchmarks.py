@@ -273,8 +273,9 @@ def test_dcc_curves_put_random_under_every_protocol_and_paper_at_the_largest_bud
     text = capsys.readouterr().out
     assert "| 1 | dc | 4 |" in text and "60.00 ± 0.00 (paper)" in text
     assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == [
-        "dcc_curves_digits_ipc1_iterations.svg",
-        "dcc_curves_digits_ipc1_seconds.svg",
+        f"dcc_curves_digits_ipc1_{protocol}_{axis}.svg"
+        for protocol in ("default", "paper")
+        for axis in ("iterations", "seconds")
     ]
 
 
