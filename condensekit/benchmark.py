@@ -453,6 +453,12 @@ def _protocol(row: dict) -> str:
     return row.get("protocol", "default")
 
 
+def _cells(rows: list[dict], dataset: str, ipc: int, method: str, protocol: str) -> list[dict]:
+    """The rows of one (dataset, ipc, method, protocol) entry of a table or chart."""
+    key = (dataset, ipc, method, protocol)
+    return [r for r in rows if (r["dataset"], r["ipc"], r["method"], _protocol(r)) == key]
+
+
 def markdown_table(rows: list[dict]) -> str:
     """One line per (dataset, ipc, protocol), one column per method: mean ± std accuracy in %.
 
@@ -474,12 +480,7 @@ def markdown_table(rows: list[dict]) -> str:
     for dataset, ipc, protocol in lines_keys:
         cells = []
         for m in methods:
-            chosen = [
-                r
-                for r in rows
-                if (r["dataset"], r["ipc"], r["method"], _protocol(r))
-                == (dataset, ipc, m, protocol)
-            ]
+            chosen = _cells(rows, dataset, ipc, m, protocol)
             if chosen:
                 mean, std, note = _summarise(chosen)
                 cells.append(f"{mean:.2f} ± {std:.2f}{note}")
@@ -500,12 +501,7 @@ def accuracy_chart(rows: list[dict], dataset: str):
     for ipc in sorted({r["ipc"] for r in rows if r["dataset"] == dataset}):
         for protocol in protocols:
             for m in dict.fromkeys(r["method"] for r in rows):
-                chosen = [
-                    r
-                    for r in rows
-                    if (r["dataset"], r["ipc"], r["method"], _protocol(r))
-                    == (dataset, ipc, m, protocol)
-                ]
+                chosen = _cells(rows, dataset, ipc, m, protocol)
                 if chosen:
                     mean, std, _ = _summarise(chosen)
                     suffix = f" {protocol}" if len(protocols) > 1 else ""
