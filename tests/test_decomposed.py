@@ -9,6 +9,7 @@ from condensekit.models import build_model
 from condensekit.strategies.decomposed import (
     DecomposedDistributionMatching,
     diversity_kl,
+    gram_statistics,
     style_loss,
     style_statistics,
 )
@@ -35,7 +36,95 @@ def test_style_statistics_match_a_per_class_loop(images):
     for c in (0, 4):
         ref = maps[y[:200] == c].mean(0)
         torch.testing.assert_close(mean[c], ref.mean((1, 2)))
-        torch.testing.assert_close(std[c], ref.std((1, 2), correction=0))
+        torch.testing.assert_close(std[c], (ref.var((1, 2)) + 1e-5).sqrt())
+
+
+def _tiny_net():
+    """ConvNet-1, 2 channels, on 1x4x4 images, with weights set by hand."""
+    net = build_model("convnet", (1, 4, 4), 2, generator=torch.Generator(), width=2, depth=1)
+    conv = net.blocks[0][0]
+    with torch.no_grad():
+        conv.weight.copy_(torch.linspace(-1, 1, conv.weight.numel()).view_as(conv.weight))
+        conv.bias.copy_(torch.tensor([0.1, -0.2]))
+    return net.requires_grad_(False)
+
+
+def _by_hand(net, x):
+    """The tiny net's normalised and activated maps, with numpy."""
+    w = net.blocks[0][0].weight.numpy().astype(np.float64)
+    b = net.blocks[0][0].bias.numpy().astype(np.float64)
+    xp = np.pad(x.numpy().astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    n, _, h, wd = x.shape
+    conv = np.zeros((n, 2, h, wd))
+    for i in range(h):
+        for j in range(wd):
+            patch = xp[:, :, i : i + 3, j : j + 3]  # (n, 1, 3, 3)
+            conv[:, :, i, j] = np.einsum("nkab,ckab->nc", patch, w) + b
+    mu = conv.mean((2, 3), keepdims=True)
+    var = conv.var((2, 3), keepdims=True)  # instance norm: biased variance, eps 1e-5
+    normed = (conv - mu) / np.sqrt(var + 1e-5)
+    return normed, np.maximum(normed, 0)
+
+
+def test_style_statistics_equal_a_hand_computed_reference_on_a_tiny_network():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(6, 1, 4, 4, generator=gen)
+    labels = torch.tensor([0, 1, 0, 1, 1, 0])
+    net = _tiny_net()
+    normed, active = _by_hand(net, x)
+    emb, maps = net.forward_taps(x, "activation")
+    np.testing.assert_allclose(maps[0].numpy(), active, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(net.forward_taps(x, "norm")[1][0].numpy(), normed, atol=1e-4)
+    pooled = active.reshape(6, 2, 2, 2, 2, 2).mean((3, 5))
+    np.testing.assert_allclose(net.forward_taps(x, "block")[1][0].numpy(), pooled, atol=1e-5)
+    np.testing.assert_allclose(emb.numpy(), pooled.reshape(6, -1), atol=1e-5)
+    torch.testing.assert_close(emb, net.embed(x))
+    # statistics of each class's mean map: spatial mean and sqrt(unbiased variance + 1e-5)
+    mean, std = style_statistics(maps[0], labels, 2)
+    for c in (0, 1):
+        m = active[labels.numpy() == c].mean(0).reshape(2, -1)
+        np.testing.assert_allclose(mean[c].numpy(), m.mean(1), rtol=1e-5)
+        np.testing.assert_allclose(std[c].numpy(), np.sqrt(m.var(1, ddof=1) + 1e-5), rtol=1e-4)
+    # the loss against a second batch: half the sum over classes of half the two mean squares
+    x2 = torch.rand(6, 1, 4, 4, generator=gen)
+    active2 = _by_hand(net, x2)[1]
+    want = 0.0
+    for c in (0, 1):
+        a = active[labels.numpy() == c].mean(0).reshape(2, -1)
+        s = active2[labels.numpy() == c].mean(0).reshape(2, -1)
+        dmu = ((a.mean(1) - s.mean(1)) ** 2).mean()
+        dsd = ((np.sqrt(a.var(1, ddof=1) + 1e-5) - np.sqrt(s.var(1, ddof=1) + 1e-5)) ** 2).mean()
+        want += 0.5 * (dmu + dsd)
+    got = style_loss(maps, labels, net.forward_taps(x2, "activation")[1], labels, 2)
+    np.testing.assert_allclose(float(got), 0.5 * want, rtol=1e-4)
+    # gram: class mean of F F^T / (C H W), squared differences summed
+    gram = gram_statistics(maps[0], labels, 2)
+    f = active.reshape(6, 2, -1)
+    g = np.einsum("nci,ndi->ncd", f, f) / (2 * 16)
+    np.testing.assert_allclose(gram[1].numpy(), g[labels.numpy() == 1].mean(0), rtol=1e-4)
+    f2 = active2.reshape(6, 2, -1)
+    g2 = np.einsum("nci,ndi->ncd", f2, f2) / (2 * 16)
+    want = sum(
+        ((g[labels.numpy() == c].mean(0) - g2[labels.numpy() == c].mean(0)) ** 2).sum()
+        for c in (0, 1)
+    )
+    got = style_loss(maps, labels, net.forward_taps(x2, "activation")[1], labels, 2, "gram")
+    np.testing.assert_allclose(float(got), 0.5 * want, rtol=1e-4)
+
+
+def test_taps_are_validated_and_the_mlp_has_no_norm_tap():
+    with pytest.raises(ValueError, match="tap must be one of"):
+        _tiny_net().forward_taps(torch.zeros(1, 1, 4, 4), "pool")
+    mlp = build_model("mlp", (5,), 2, generator=torch.Generator())
+    emb, outs = mlp.forward_taps(torch.zeros(3, 5), "activation")
+    assert emb.shape == (3, mlp.embed_dim) and len(outs) == 2
+    with pytest.raises(ValueError, match="no normalisation"):
+        mlp.forward_taps(torch.zeros(3, 5), "norm")
+
+
+def test_style_statistics_refuse_single_pixel_maps():
+    with pytest.raises(ValueError, match="at least 2 pixels"):
+        style_statistics(torch.zeros(4, 3, 1, 1), torch.tensor([0, 0, 1, 1]), 2)
 
 
 def test_style_term_is_zero_for_equal_statistics_and_positive_otherwise(images):
@@ -104,8 +193,19 @@ def test_gradients_reach_the_pixels_from_each_term(images, term):
 
 def test_neighbour_count():
     ddm = DecomposedDistributionMatching()
-    assert [ddm.neighbours(i) for i in (1, 2, 3, 10, 50)] == [1, 1, 1, 2, 10]
+    assert [ddm.neighbours(i) for i in (1, 2, 3, 10, 50)] == [1, 1, 2, 2, 2]
     assert DecomposedDistributionMatching(diversity_k=4).neighbours(10) == 4
+
+
+def test_diversity_is_summed_over_classes_and_averaged_within_one():
+    gen = torch.Generator().manual_seed(1)
+    a, b = torch.randn(4, 6, generator=gen), torch.randn(4, 6, generator=gen)
+    both = diversity_kl(torch.cat([a, b]), ipc=4, k=2)
+    torch.testing.assert_close(both, diversity_kl(a, 4, 2) + diversity_kl(b, 4, 2))
+    # a class of identical samples adds nothing
+    torch.testing.assert_close(
+        diversity_kl(torch.cat([a, a[:1].expand(4, -1)]), 4, 2), diversity_kl(a, 4, 2)
+    )
 
 
 def test_ddm_with_both_terms_off_is_exactly_dm(digits_small):
@@ -121,12 +221,33 @@ def test_ddm_with_both_terms_off_is_exactly_dm(digits_small):
 
 
 @pytest.mark.parametrize(
-    "weights", [{"strategy__style_weight": 0}, {"strategy__diversity_weight": 0}]
+    "settings",
+    [
+        {"strategy__style_weight": 0},
+        {"strategy__diversity_weight": 0},
+        {"strategy__style": "gram"},
+        {"strategy__style_layer": "norm"},
+        {"strategy__style_layer": "block"},
+    ],
 )
-def test_each_term_alone_fits(digits_small, weights):
+def test_each_term_and_variant_fits(digits_small, settings):
     X, y = digits_small
-    cond = DatasetCondenser("ddm", **FAST, ipc=3, random_state=0, **weights).fit(X, y)
+    cond = DatasetCondenser("ddm", **FAST, ipc=3, random_state=0, **settings).fit(X, y)
     assert cond.X_syn_.shape == (30, 8, 8) and np.isfinite(cond.X_syn_).all()
+
+
+def test_the_style_variants_give_different_sets(digits_small):
+    X, y = digits_small
+    common = {**FAST, "ipc": 2, "random_state": 0, "strategy__diversity_weight": 0}
+    sets = [
+        DatasetCondenser("ddm", **common, **extra).fit(X, y).X_syn_
+        for extra in (
+            {},
+            {"strategy__style": "gram"},
+            {"strategy__style_layer": "block"},
+        )
+    ]
+    assert not np.array_equal(sets[0], sets[1]) and not np.array_equal(sets[0], sets[2])
 
 
 def test_style_on_rows_is_a_clear_error_and_leaves_no_state(digits_small):
@@ -147,6 +268,10 @@ def test_settings_are_validated(digits_small):
         DatasetCondenser("ddm", **FAST, strategy__style_weight=-1).fit(X, y)
     with pytest.raises(ValueError, match="strategy__diversity_k"):
         DatasetCondenser("ddm", **FAST, strategy__diversity_k=0).fit(X, y)
+    with pytest.raises(ValueError, match=r"strategy__style.*gram"):
+        DatasetCondenser("ddm", **FAST, strategy__style="adain").fit(X, y)
+    with pytest.raises(ValueError, match="strategy__style_layer"):
+        DatasetCondenser("ddm", **FAST, strategy__style_layer="pool").fit(X, y)
     # more neighbours than a class has is refused, not silently reduced
     with pytest.raises(ValueError, match=r"strategy__diversity_k=3 .* ipc=2"):
         DatasetCondenser("ddm", **(FAST | {"ipc": 2}), strategy__diversity_k=3).fit(X, y)

@@ -7,6 +7,9 @@ from torch import nn
 
 _NORMS = ("instance", "batch", "none")
 _POOLS = ("avg", "max", "none")
+#: Where :meth:`ConvNet.forward_taps` reads each block: after pooling (the block's output),
+#: after the activation (before pooling) or after the normalisation (before the activation).
+TAPS = ("block", "activation", "norm")
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -105,11 +108,46 @@ class ConvNet(nn.Module):
 
     def forward_blocks(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Output of every block, in order."""
-        outs = []
+        return self.forward_taps(x)[1]
+
+    def forward_taps(
+        self, x: torch.Tensor, tap: str = "block"
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The embedding and one feature map per block, in a single pass.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Images ``(n, C, H, W)``.
+        tap : {"block", "activation", "norm"}, default="block"
+            Where each block is read: its output (after pooling), the output of its activation
+            (before pooling), or the output of its normalisation layer (before the activation).
+
+        Returns
+        -------
+        embedding : torch.Tensor
+            As :meth:`embed`, ``(n, embed_dim)``.
+        maps : list of torch.Tensor
+            One ``(n, width, h, w)`` map per block.
+        """
+        if tap not in TAPS:
+            raise ValueError(f"tap must be one of {TAPS}, got {tap!r}.")
+        maps = []
         for block in self.blocks:
-            x = block(x)
-            outs.append(x)
-        return outs
+            conv, norm, act, *pool = block
+            x = norm(conv(x))
+            if tap == "norm":
+                maps.append(x)
+                x = torch.relu(x)  # not in place: the normalised map is kept
+            else:
+                x = act(x)
+                if tap == "activation":
+                    maps.append(x)
+            if pool:
+                x = pool[0](x)
+            if tap == "block":
+                maps.append(x)
+        return x.flatten(1), maps
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Flattened output of the last block, shape ``(n, embed_dim)``."""

@@ -50,12 +50,27 @@ class MLP(nn.Module):
 
     def forward_blocks(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Output of every hidden layer, in order."""
+        return self.forward_taps(x)[1]
+
+    def forward_taps(
+        self, x: torch.Tensor, tap: str = "block"
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The embedding and every hidden layer's output (after its ReLU), in one pass.
+
+        ``tap`` is ``"block"`` or ``"activation"`` (the same here: a hidden layer ends with its
+        activation); the MLP has no normalisation layers to read.
+        """
+        if tap not in ("block", "activation"):
+            raise ValueError(
+                f"The MLP has no normalisation layers; tap must be 'block' or 'activation', "
+                f"got {tap!r}."
+            )
         outs = []
         for layer in self.body:
             x = layer(x)
             if isinstance(layer, nn.ReLU):
                 outs.append(x)
-        return outs
+        return x, outs
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Last hidden layer, shape ``(n, embed_dim)``."""

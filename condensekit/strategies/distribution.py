@@ -69,31 +69,37 @@ class DistributionMatching(MatchingStrategy):
             params = ctx.augment.draw(data.n_classes, ctx.generator, tuple(x_real.shape[2:]))
             x_real = ctx.augment(x_real, params, y_real)
             x_syn = ctx.augment(x_syn, params, y_syn)
-        blocks = self.needs_blocks()
+        tap = self.feature_tap()
         with torch.no_grad():
-            real = self.features(net, x_real, blocks)
-        synthetic = self.features(net, x_syn, blocks)
+            real = self.features(net, x_real, tap)
+        synthetic = self.features(net, x_syn, tap)
         mean_real = class_means(real[0], y_real, data.n_classes)
         mean_syn = class_means(synthetic[0], y_syn, data.n_classes)
         loss = ((mean_real - mean_syn) ** 2).sum()
-        if blocks or self.has_extra_terms():
+        if self.has_extra_terms():
             loss = loss + self.extra_loss(real, y_real, synthetic, y_syn, ctx)
         return loss
 
     @staticmethod
     def features(
-        net: nn.Module, x: torch.Tensor, blocks: bool
+        net: nn.Module, x: torch.Tensor, tap: str | None
     ) -> tuple[torch.Tensor, list[torch.Tensor] | None]:
-        """``(embedding, block outputs)``; the block outputs only when ``blocks`` (one pass
-        either way: the embedding is then the flattened last block)."""
-        if not blocks:
+        """``(embedding, feature maps)``: the maps read at ``tap`` of every block (see
+        ``ConvNet.forward_taps``), or None when ``tap`` is None; one pass either way."""
+        if tap is None:
             return net.embed(x), None
-        outs = net.forward_blocks(x)
-        return outs[-1].flatten(1), outs
+        if not hasattr(net, "forward_taps"):
+            raise ValueError(
+                f"{type(net).__name__} does not expose its blocks' feature maps (forward_taps); "
+                "style terms need the ConvNet family: use model='convnet' or set "
+                "strategy__style_weight=0."
+            )
+        return net.forward_taps(x, tap)
 
-    def needs_blocks(self) -> bool:
-        """Whether :meth:`loss` needs every block's output (style terms)."""
-        return False
+    def feature_tap(self) -> str | None:
+        """Where :meth:`loss` reads every block's feature maps (for style terms), or None when
+        it needs none (DM)."""
+        return None
 
     def has_extra_terms(self) -> bool:
         """Whether :meth:`extra_loss` adds anything."""
