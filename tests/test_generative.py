@@ -512,3 +512,52 @@ def test_generators_registered_later_are_accepted(digits_small, monkeypatch):
     monkeypatch.setitem(GENERATORS._items, "my_mlp", MLPGenerator)
     cond = _fit(X.reshape(len(X), -1), y, ipc=1, strategy__generator="my_mlp")
     assert type(cond.generator_).__name__ == "MLPGenerator"
+
+
+# -- how the set is matched, and learned codes ---------------------------------------------------
+
+
+def test_separate_matching_matches_the_set_and_the_fresh_samples_each():
+    from types import SimpleNamespace
+
+    gen = torch.Generator().manual_seed(0)
+    ctx = SimpleNamespace(ipc=2, data=SimpleNamespace(n_classes=3))
+    e = torch.randn(3 * 5, 4, generator=gen)  # per class: the set's 2, then 3 fresh
+    y = torch.arange(3).repeat_interleave(5)
+    real = torch.randn(3, 4, generator=gen)
+    grouped = e.view(3, 5, 4)
+    own = ((real - grouped[:, :2].mean(1)) ** 2).sum()
+    fresh = ((real - grouped[:, 2:].mean(1)) ** 2).sum()
+    separate = GenerativeMatching(matching="separate", fresh_per_class=3)
+    torch.testing.assert_close(separate.matching_loss(real, e, y, ctx), own + fresh)
+    joint = GenerativeMatching(matching="joint", fresh_per_class=3)
+    torch.testing.assert_close(
+        joint.matching_loss(real, e, y, ctx), ((real - grouped.mean(1)) ** 2).sum()
+    )
+    # without fresh samples both are the set's own distance
+    none = GenerativeMatching(matching="separate", fresh_per_class=0)
+    torch.testing.assert_close(
+        none.matching_loss(real, e[:6], torch.arange(3).repeat_interleave(2), ctx),
+        ((real - e[:6].view(3, 2, 4).mean(1)) ** 2).sum(),
+    )
+
+
+def test_learned_codes_move_and_fixed_codes_do_not(digits_small):
+    X, y = digits_small
+    fixed = _fit(X, y, ipc=2, random_state=0)
+    learned = _fit(X, y, ipc=2, random_state=0, strategy__learn_codes=True)
+    assert not fixed.latent_codes_.requires_grad and not learned.latent_codes_.requires_grad
+    assert fixed.latent_codes_.shape == learned.latent_codes_.shape
+    assert not torch.equal(
+        torch.as_tensor(fixed.latent_codes_), torch.as_tensor(learned.latent_codes_)
+    )
+    # the set is drawn from the learned codes: sample() of ipc draws exactly the set
+    np.testing.assert_allclose(learned.sample()[0], learned.X_syn_, rtol=1e-5, atol=1e-6)
+
+
+def test_matching_and_code_settings_are_validated(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match="strategy__matching"):
+        _fit(X, y, ipc=1, strategy__matching="both")
+    with pytest.raises(ValueError, match="strategy__learn_codes"):
+        _fit(X, y, ipc=1, strategy__learn_codes="yes")

@@ -74,11 +74,22 @@ class DistributionMatching(MatchingStrategy):
             real = self.features(net, x_real, tap)
         synthetic = self.features(net, x_syn, tap)
         mean_real = class_means(real[0], y_real, data.n_classes)
-        mean_syn = class_means(synthetic[0], y_syn, data.n_classes)
-        loss = ((mean_real - mean_syn) ** 2).sum()
+        loss = self.matching_loss(mean_real, synthetic[0], y_syn, ctx)
         if self.has_extra_terms():
             loss = loss + self.extra_loss(real, y_real, synthetic, y_syn, ctx)
         return loss
+
+    def matching_loss(
+        self,
+        mean_real: torch.Tensor,
+        embeddings: torch.Tensor,
+        y_syn: torch.Tensor,
+        ctx: FitContext,
+    ) -> torch.Tensor:
+        """Sum over classes of the squared distance between the real class-mean embeddings
+        ``mean_real`` ``(n_classes, d)`` and those of the synthetic ``embeddings``."""
+        mean_syn = class_means(embeddings, y_syn, ctx.data.n_classes)
+        return ((mean_real - mean_syn) ** 2).sum()
 
     @staticmethod
     def features(

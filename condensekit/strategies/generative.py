@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._torch_utils import derived_seed, make_generator
-from .._validation import NONE, Dynamic, Interval, InvalidParameterError
+from .._validation import BOOLEAN, NONE, Dynamic, Interval, InvalidParameterError, Options
 from ..models.generators import GENERATORS, build_generator, resolve_generator_name
 from .base import CondensedResult, FitContext, class_means
 from .distribution import DistributionMatching
@@ -182,8 +182,9 @@ class GeneratorSet:
         self.y = torch.arange(codes.shape[0], device=ctx.device).repeat_interleave(ipc + fresh)
 
     def parameters(self) -> list[torch.Tensor]:
-        """The generator's weights."""
-        return list(self.net.parameters())
+        """The generator's weights, and the codes when they are learned."""
+        params = list(self.net.parameters())
+        return [*params, self.codes] if self.codes.requires_grad else params
 
     def samples(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Generated samples for the set's codes and ``fresh`` further ones, grouped by class."""
@@ -212,8 +213,9 @@ class GeneratorSet:
     def to_result(self, history: np.ndarray, n_iter: int) -> CondensedResult:
         """The trained generator and all fitted codes (the set's first) as the result."""
         net = self.net.requires_grad_(False).eval()
+        codes = self.codes.detach()
         return CondensedResult(
-            X=None, y=None, generator=net, latents=self.codes, history=history, n_iter=n_iter
+            X=None, y=None, generator=net, latents=codes, history=history, n_iter=n_iter
         )
 
 
@@ -263,6 +265,16 @@ class GenerativeMatching(DistributionMatching):
         Weight of the intra-class diversity term; 0 switches it off.
     inter_weight : float, default=1.0
         Weight of the inter-class term; 0 switches it off.
+    matching : {"joint", "separate"}, default="joint"
+        ``"joint"``: the DM loss compares each real class mean with the mean of all of the
+        class's generated samples (the set's and the fresh ones together). ``"separate"``: the
+        set's samples and the fresh samples are two sets, each matched to the real class mean
+        (the sum of both distances), so the set that ``transform()`` returns is itself matched,
+        as a pixel set is in ``dm``.
+    learn_codes : bool, default=False
+        Also train the latent codes (the set's and the further ``n_codes``), with the generator's
+        optimiser, as a learnable codebook of one code per sample; codes drawn later beyond
+        ``n_codes`` still come from the prior.
     warmup_iter : int, default=200
         With ``init="real"`` (the default), Adam steps that first teach the generator to map the
         set's codes to ``ipc`` random real samples per class (mean squared error): the
@@ -287,6 +299,8 @@ class GenerativeMatching(DistributionMatching):
         "width": [Interval(Integral, 1, None, closed="left")],
         "intra_weight": [Interval(Real, 0, None, closed="left")],
         "inter_weight": [Interval(Real, 0, None, closed="left")],
+        "matching": [Options(["joint", "separate"])],
+        "learn_codes": [BOOLEAN],
         "warmup_iter": [Interval(Integral, 0, None, closed="left")],
     }
     paper_max_iter: ClassVar[int] = 20000
@@ -302,6 +316,8 @@ class GenerativeMatching(DistributionMatching):
         width: int = 64,
         intra_weight: float = 1.0,
         inter_weight: float = 1.0,
+        matching: str = "joint",
+        learn_codes: bool = False,
         warmup_iter: int = 200,
     ) -> None:
         self.lr_syn = lr_syn
@@ -313,6 +329,8 @@ class GenerativeMatching(DistributionMatching):
         self.width = width
         self.intra_weight = intra_weight
         self.inter_weight = inter_weight
+        self.matching = matching
+        self.learn_codes = learn_codes
         self.warmup_iter = warmup_iter
 
     def needs_real_samples(self, init: str) -> bool:
@@ -362,7 +380,7 @@ class GenerativeMatching(DistributionMatching):
         )
         if ctx.init == "real" and self.warmup_iter > 0:
             self.reconstruction_warmup(net, codes, ctx)
-        return GeneratorSet(net, codes, int(ctx.ipc), fresh, ctx)
+        return GeneratorSet(net, codes.requires_grad_(self.learn_codes), int(ctx.ipc), fresh, ctx)
 
     def reconstruction_warmup(self, net: nn.Module, codes: torch.Tensor, ctx: FitContext) -> None:
         """Teach ``net`` to map its codes to distinct random real samples of their classes.
@@ -382,6 +400,22 @@ class GenerativeMatching(DistributionMatching):
             optimizer.step()
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("generative warm-up: reconstruction error %.4g", float(loss.detach()))
+
+    def matching_loss(
+        self,
+        mean_real: torch.Tensor,
+        embeddings: torch.Tensor,
+        y_syn: torch.Tensor,
+        ctx: FitContext,
+    ) -> torch.Tensor:
+        """The DM loss of all generated samples (``"joint"``), or of the set's and of the fresh
+        samples, each against the real class means (``"separate"``)."""
+        fresh = self.fresh(ctx)
+        if self.matching == "joint" or fresh == 0:
+            return super().matching_loss(mean_real, embeddings, y_syn, ctx)
+        grouped = embeddings.view(ctx.data.n_classes, ctx.ipc + fresh, -1)  # set's codes first
+        own = ((mean_real - grouped[:, : ctx.ipc].mean(1)) ** 2).sum()
+        return own + ((mean_real - grouped[:, ctx.ipc :].mean(1)) ** 2).sum()
 
     def has_extra_terms(self) -> bool:
         """Whether the intra- or inter-class term is on."""
