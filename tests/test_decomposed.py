@@ -85,6 +85,13 @@ def test_style_statistics_equal_a_hand_computed_reference_on_a_tiny_network():
         m = active[labels.numpy() == c].mean(0).reshape(2, -1)
         np.testing.assert_allclose(mean[c].numpy(), m.mean(1), rtol=1e-5)
         np.testing.assert_allclose(std[c].numpy(), np.sqrt(m.var(1, ddof=1) + 1e-5), rtol=1e-4)
+    # instance statistics: every sample's own, averaged over its class
+    mean_s, std_s = style_statistics(maps[0], labels, 2, over="samples")
+    for c in (0, 1):
+        m = active[labels.numpy() == c].reshape(3, 2, -1)
+        np.testing.assert_allclose(mean_s[c].numpy(), m.mean(2).mean(0), rtol=1e-5)
+        want_sd = np.sqrt(m.var(2, ddof=1) + 1e-5).mean(0)
+        np.testing.assert_allclose(std_s[c].numpy(), want_sd, rtol=1e-4)
     # the loss against a second batch: half the sum over classes of half the two mean squares
     x2 = torch.rand(6, 1, 4, 4, generator=gen)
     active2 = _by_hand(net, x2)[1]
@@ -226,6 +233,7 @@ def test_ddm_with_both_terms_off_is_exactly_dm(digits_small):
         {"strategy__style_weight": 0},
         {"strategy__diversity_weight": 0},
         {"strategy__style": "gram"},
+        {"strategy__style": "sample_moments"},
         {"strategy__style_layer": "norm"},
         {"strategy__style_layer": "block"},
     ],

@@ -35,9 +35,13 @@ def _maps_only(maps: list[torch.Tensor]) -> list[torch.Tensor]:
 
 
 def style_statistics(
-    maps: torch.Tensor, labels: torch.Tensor, n_classes: int, eps: float = STYLE_EPS
+    maps: torch.Tensor,
+    labels: torch.Tensor,
+    n_classes: int,
+    eps: float = STYLE_EPS,
+    over: str = "class_map",
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel spatial mean and standard deviation of every class's mean feature map.
+    """Per-channel spatial mean and standard deviation of every class's feature maps.
 
     Parameters
     ----------
@@ -49,6 +53,10 @@ def style_statistics(
         Number of classes.
     eps : float, default=1e-5
         Added to the variance before the square root.
+    over : {"class_map", "samples"}, default="class_map"
+        ``"class_map"``: the statistics of each class's mean map (the authors' code).
+        ``"samples"``: each sample's own statistics (instance statistics, as in style transfer),
+        averaged over the class.
 
     Returns
     -------
@@ -61,6 +69,10 @@ def style_statistics(
             f"{tuple(maps.shape[-2:])}; read them earlier (strategy__style_layer='activation') "
             "or use a shallower network (model__depth)."
         )
+    if over == "samples":
+        flat = maps.flatten(2)
+        both = torch.cat([flat.mean(-1), (flat.var(-1) + eps).sqrt()], dim=1)
+        return class_means(both, labels, n_classes).split(maps.shape[1], dim=1)
     mean_maps = class_means(maps.flatten(1), labels, n_classes).view(n_classes, *maps.shape[1:])
     flat = mean_maps.flatten(2)
     return flat.mean(-1), (flat.var(-1) + eps).sqrt()
@@ -78,10 +90,14 @@ def gram_statistics(maps: torch.Tensor, labels: torch.Tensor, n_classes: int) ->
     return class_means(gram.flatten(1), labels, n_classes).view(n_classes, c, c)
 
 
-def _moment_distance(real, y_real, syn, y_syn, n_classes) -> torch.Tensor:
-    mu_r, sd_r = style_statistics(real, y_real, n_classes)
-    mu_s, sd_s = style_statistics(syn, y_syn, n_classes)
+def _moment_distance(real, y_real, syn, y_syn, n_classes, over="class_map") -> torch.Tensor:
+    mu_r, sd_r = style_statistics(real, y_real, n_classes, over=over)
+    mu_s, sd_s = style_statistics(syn, y_syn, n_classes, over=over)
     return 0.5 * (((mu_r - mu_s) ** 2).mean(-1) + ((sd_r - sd_s) ** 2).mean(-1))
+
+
+def _sample_moment_distance(real, y_real, syn, y_syn, n_classes) -> torch.Tensor:
+    return _moment_distance(real, y_real, syn, y_syn, n_classes, over="samples")
 
 
 def _gram_distance(real, y_real, syn, y_syn, n_classes) -> torch.Tensor:
@@ -91,7 +107,11 @@ def _gram_distance(real, y_real, syn, y_syn, n_classes) -> torch.Tensor:
 
 
 #: Per-class distance of one layer's real and synthetic maps, by ``style``.
-STYLE_DISTANCES = {"moments": _moment_distance, "gram": _gram_distance}
+STYLE_DISTANCES = {
+    "moments": _moment_distance,
+    "sample_moments": _sample_moment_distance,
+    "gram": _gram_distance,
+}
 
 
 def style_loss(
@@ -105,7 +125,9 @@ def style_loss(
     """Style distance of real and synthetic feature maps: half its sum over layers and classes.
 
     Per layer and class, ``"moments"`` is the mean over channels of the squared differences of
-    the :func:`style_statistics`, halved (mean and standard deviation count half each);
+    the :func:`style_statistics` of each class's mean map, halved (mean and standard deviation
+    count half each); ``"sample_moments"`` the same of the class means of every sample's own
+    statistics;
     ``"gram"`` is the summed squared difference of the :func:`gram_statistics`. The authors'
     code folds the layers into a running average across classes, which weights every class but
     the last by about one half of its layer sum; this takes one half for every class, so the
@@ -160,9 +182,11 @@ class DecomposedDistributionMatching(DistributionMatching):
         As for :class:`DistributionMatching`.
     style_weight : float, default=1e4
         Weight of the style term (the authors' 1e4); 0 switches it off.
-    style : {"moments", "gram"}, default="moments"
+    style : {"moments", "sample_moments", "gram"}, default="moments"
         What the style term compares: the per-channel mean and standard deviation of each
-        class's mean map, or the class-mean channel Gram matrix (the authors' second variant).
+        class's mean map (the authors'), the class means of every sample's own per-channel mean
+        and standard deviation (instance statistics), or the class-mean channel Gram matrix
+        (the authors' second variant).
     style_layer : {"activation", "norm", "block"}, default="activation"
         Where each block's maps are read: after the activation and before pooling (what the
         authors' code reads: its normalisation outputs are overwritten by an in-place ReLU),
