@@ -54,6 +54,17 @@ def test_conv_generator_output_shape(shape):
     assert net(z, y).shape == (30, *shape)
 
 
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (64,)])
+def test_only_the_label_embedding_grows_with_the_number_of_classes(shape):
+    sizes = {}
+    for n_classes in (10, 100, 1000):
+        net = _gen(shape, n_classes=n_classes, latent_dim=8, width=16)
+        embedding = count_parameters(net.embedding)
+        assert embedding == n_classes * net.embedding.embedding_dim
+        sizes[n_classes] = count_parameters(net) - embedding
+    assert len(set(sizes.values())) == 1, sizes  # the rest is the same for 10 or 1,000 classes
+
+
 def test_mlp_generator_and_wrong_families():
     net = _gen((64,), latent_dim=8)
     assert isinstance(net, MLPGenerator)
@@ -534,6 +545,7 @@ def test_separate_matching_matches_the_set_and_the_fresh_samples_each():
     torch.testing.assert_close(
         joint.matching_loss(real, e, y, ctx), ((real - grouped.mean(1)) ** 2).sum()
     )
+    assert GenerativeMatching().matching == "separate"  # the default
     # without fresh samples both are the set's own distance
     none = GenerativeMatching(matching="separate", fresh_per_class=0)
     torch.testing.assert_close(
