@@ -5,7 +5,8 @@ and ipc (``condensekit.benchmark.budget_settings``) and the default evaluator (5
 every entry is comparable; cells of other budgets (probes, reduced runs) stay in their own
 sections of docs/benchmarks.md. With several seeds an entry is the mean ± std over seeds' means.
 A selection cell's smaller budgets (scored from its ranking, ``_common.ranked_rows``) count as
-cells of their own ipc.
+cells of their own ipc. A cell marked ``"superseded"`` (with the reason: its method has changed
+since it ran) is kept in its file for the record but left out.
 
 Usage::
 
@@ -47,6 +48,8 @@ def quick_cells(folder: Path) -> list[dict]:
         for cell in ranked_rows(json.loads(path.read_text()).get("cells", [])):
             dataset, method, ipc = cell["dataset"], cell["method"], cell["ipc"]
             if dataset not in FLIP or method not in ORDER or len(cell["accuracies"]) != 5:
+                continue
+            if cell.get("superseded"):  # the method has changed since; the reason is recorded
                 continue
             if cell.get("eval_epochs") not in (None, 300):  # the protocol's evaluator only
                 continue

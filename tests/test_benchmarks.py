@@ -213,6 +213,10 @@ def test_summary_counts_the_smaller_budgets_of_a_ranking(common, tmp_path, monke
     found = summarize.quick_cells(tmp_path)
     assert sorted(c["ipc"] for c in found) == [1, 10, 50]
     assert {c["acc_mean"] for c in found if c["ipc"] < 50} == {0.8}
+    # a cell whose method has changed since it ran stays in its file but leaves the table
+    cell["superseded"] = "the method changed"
+    (tmp_path / "r.json").write_text(json.dumps({"cells": [cell]}))
+    assert summarize.quick_cells(tmp_path) == []
 
 
 def test_selection_settings_from_the_command_line_label_their_cells(common, tmp_path, monkeypatch):
