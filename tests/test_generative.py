@@ -545,6 +545,8 @@ def test_separate_matching_matches_the_set_and_the_fresh_samples_each():
     torch.testing.assert_close(
         joint.matching_loss(real, e, y, ctx), ((real - grouped.mean(1)) ** 2).sum()
     )
+    only_set = GenerativeMatching(matching="set", fresh_per_class=3)
+    torch.testing.assert_close(only_set.matching_loss(real, e, y, ctx), own)
     assert GenerativeMatching().matching == "separate"  # the default
     # without fresh samples both are the set's own distance
     none = GenerativeMatching(matching="separate", fresh_per_class=0)
