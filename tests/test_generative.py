@@ -275,19 +275,22 @@ def test_rows_use_the_mlp_generator_and_ipc_may_exceed_a_class(digits_small):
     assert cond.transform()[0].shape == (120, 64)
 
 
-def test_intra_term_needs_two_samples_per_class(digits_small):
+def test_one_sample_per_class_has_no_intra_pair_and_fits(digits_small):
     X, y = digits_small
-    cond = DatasetCondenser("generative", ipc=1, **GEN_FAST, strategy__fresh_per_class=0)
-    with pytest.raises(ValueError, match="strategy__fresh_per_class"):
-        cond.fit(X, y)
-    assert not hasattr(cond, "generator_")
-    cond.set_params(strategy__intra_weight=0).fit(X, y)
+    e = torch.randn(10, 4, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    term = intra_class_similarity(e, 10)  # one sample per class: no pair, nothing to push
+    assert term.item() == 0.0 and not term.requires_grad
+    cond = DatasetCondenser("generative", ipc=1, random_state=0, **GEN_FAST).fit(X, y)  # fresh 0
     assert cond.transform()[0].shape == (10, 8, 8)
+    off = DatasetCondenser(
+        "generative", ipc=1, random_state=0, **GEN_FAST, strategy__intra_weight=0
+    ).fit(X, y)
+    np.testing.assert_array_equal(cond.transform()[0], off.transform()[0])
 
 
 @pytest.mark.parametrize(
     ("fresh_per_class", "fresh", "n_codes"),
-    [(None, 3, 3), (0, 0, 3), (2, 2, 3), (2, 2, 6), (5, 5, 6)],
+    [(None, 0, 3), (None, 3, 6), (0, 0, 3), (2, 2, 3), (2, 2, 6), (5, 5, 6)],
 )
 def test_each_iteration_adds_fresh_codes_to_the_sets_own(fresh_per_class, fresh, n_codes):
     from types import SimpleNamespace

@@ -130,10 +130,13 @@ def mean_offdiagonal_cosine(vectors: torch.Tensor) -> torch.Tensor:
 def intra_class_similarity(embeddings: torch.Tensor, n_classes: int) -> torch.Tensor:
     """Mean over classes of the mean pairwise cosine similarity of a class's samples.
 
-    ``embeddings`` holds ``n_classes * k`` rows grouped by class (``k >= 2``). Lower is more
-    diverse; minimising it pushes the samples of a class apart.
+    ``embeddings`` holds ``n_classes * k`` rows grouped by class. Lower is more diverse;
+    minimising it pushes the samples of a class apart. With one sample per class (``k = 1``)
+    there is no pair to push apart and the term is 0, as ddm's diversity term is at ipc 1.
     """
     grouped = embeddings.view(n_classes, -1, embeddings.shape[-1])
+    if grouped.shape[1] < 2:
+        return embeddings.new_zeros(())
     return mean_offdiagonal_cosine(grouped).mean()
 
 
@@ -247,8 +250,11 @@ class GenerativeMatching(DistributionMatching):
         Real samples per class per iteration.
     fresh_per_class : int or None, default=None
         Further samples per class per iteration, besides the set's ``ipc``: a random choice of
-        the further trained codes (see ``n_codes``), then newly drawn codes; ``None`` uses
-        ``ipc``. 0 trains the set's codes only.
+        the further trained codes (see ``n_codes``), then newly drawn codes. ``None``: 0 (the
+        set's codes only) unless ``n_codes > ipc``, then ``ipc`` (so that the further codes are
+        trained). Measured on digits (docs/benchmarks.md, quick budget): with ``ipc`` fresh
+        samples the set scored 89.0 % at ipc 1 and 96.1 % at ipc 10 (3 seeds), with none
+        90.3 % and 97.1 % (seed 0).
     n_codes : int or None, default=None
         Latent codes per class kept and trained, the set's ``ipc`` first (at least ``ipc``;
         ``None`` is ``ipc``). The further codes are warmed up on further real samples and
@@ -341,8 +347,11 @@ class GenerativeMatching(DistributionMatching):
         return False
 
     def fresh(self, ctx: FitContext) -> int:
-        """Samples from new codes per class per iteration."""
-        return int(ctx.ipc if self.fresh_per_class is None else self.fresh_per_class)
+        """Further samples per class per iteration (``fresh_per_class``; by default ``ipc``
+        when further codes are kept, else 0)."""
+        if self.fresh_per_class is not None:
+            return int(self.fresh_per_class)
+        return int(ctx.ipc) if self.codes_per_class(ctx) > ctx.ipc else 0
 
     def make_optimizer(self, params: list[torch.Tensor]) -> torch.optim.Optimizer:
         """Adam on the generator's weights."""
@@ -363,11 +372,6 @@ class GenerativeMatching(DistributionMatching):
         """Build the generator and its codes; warm up when ``init="real"``."""
         fresh = self.fresh(ctx)
         n_codes = self.codes_per_class(ctx)
-        if self.intra_weight > 0 and ctx.ipc + fresh < 2:
-            raise ValueError(
-                "The intra-class term needs at least 2 generated samples per class; set "
-                "strategy__fresh_per_class >= 1 or strategy__intra_weight=0."
-            )
         name = resolve_generator_name(self.generator, ctx.data.is_image)
         net = build_generator(
             name,
