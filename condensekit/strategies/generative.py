@@ -279,8 +279,9 @@ class GenerativeMatching(DistributionMatching):
         is in ``dm``, and so is a fresh draw. ``"joint"``: the mean of all of a class's
         generated samples together, so neither part needs to be matched on its own. ``"set"``:
         the set's samples only; the fresh samples enter the intra- and inter-class terms alone.
-        Measured on digits (docs/benchmarks.md): at ipc 1 ``"joint"`` loses 8 points to
-        ``"separate"``; at ipc 10 ``"separate"`` loses about 1 point to the other two.
+        Measured on digits with ``ipc`` fresh samples (docs/benchmarks.md): at ipc 1
+        ``"joint"`` loses 8 points to ``"separate"`` (seed 0); at ipc 10 ``"separate"`` loses
+        about 1 point to ``"joint"`` (2 to 3 seeds). ``"set"`` is measured at ipc 1 only.
     learn_codes : bool, default=False
         Also train the latent codes (the set's and the further ``n_codes``), with the generator's
         optimiser, as a learnable codebook of one code per sample; codes drawn later beyond
