@@ -206,6 +206,8 @@ def run_cell(spec: dict) -> dict:
             }
     if hasattr(cond, "condensed_size_"):
         out["condensed_size"] = cond.condensed_size_
+    if getattr(cond, "helper_cost_", None) is not None:
+        out["helper_cost"] = cond.helper_cost_
     if torch.cuda.is_available() and cond.device_.startswith("cuda"):
         out["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
     return out

@@ -7,11 +7,16 @@ with each other and with bench_dm.py. The table gives mean ± std over the evalu
 
 Budgets of the selectors' helper networks:
 
-* ``quick``: the library defaults on digits; on MNIST and the CIFAR-10 subset fewer epochs and
-  networks of about as many SGD steps (CIFAR-10 5 epochs, MNIST 1; EL2N and GraNd over 2
-  networks; forgetting over 10 and 4 epochs), a few minutes of a 2-core CPU per helper.
-* ``paper``: the library defaults everywhere (herding/k-center features from 20 epochs, EL2N and
-  GraNd over 5 networks at epoch 10, forgetting over 20 epochs).
+* ``quick``: the library defaults on digits; on MNIST and the CIFAR-10 subset lighter helpers
+  (condensekit.benchmark's ``_SELECTION_QUICK_*``: herding/k-center features from 5 and 1
+  epochs, EL2N over 2 networks at epoch 10 and 2, GraNd at initialisation over 3 and 2
+  networks, forgetting over runs of 10 and 4 epochs), minutes of a 2-core CPU per helper.
+* ``paper``: the library defaults everywhere (herding/k-center features from 20 epochs, EL2N
+  over 5 networks at epoch 20 with lr 0.05 and DSA augmentation, GraNd over 10 networks at
+  initialisation, forgetting over a 20-epoch run). EL2N, GraNd and forgetting keep the median
+  window of their ranking by default (``strategy__order="middle"``).
+
+Every selection cell records ``helper_cost`` (networks, epochs, seconds of helper training).
 
 DM uses bench_dm.py's settings of the same budget.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from numbers import Integral
+from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
@@ -50,6 +50,11 @@ def _is_shape(value: Any) -> bool:
     )
 
 
+def _is_fraction(value: Any) -> bool:
+    """A float (not an int) in (0, 1]: a budget as a fraction of every class."""
+    return isinstance(value, Real) and not isinstance(value, Integral) and 0 < value <= 1
+
+
 def _is_augment(value: Any) -> bool:
     return callable(value) and hasattr(value, "draw")
 
@@ -67,9 +72,12 @@ class DatasetCondenser(BaseCondenser):
         selection of real samples: ``"random"``, ``"herding"``, ``"kcenter"``, ``"el2n"``,
         ``"grand"``, ``"forgetting"`` (the baselines; also estimators of their own in
         :mod:`condensekit.selectors`).
-    ipc : int, default=10
+    ipc : int, float or dict, default=10
         Samples per class in the condensed set. Methods that start from or keep real samples
-        need every class to hold at least ``ipc`` samples.
+        need every class to hold at least ``ipc`` samples. Selections also take per-class
+        budgets, as imbalanced-learn samplers do: a float in (0, 1] keeps that fraction of every
+        class (rounded down, at least 1), a dict ``{class label: int}`` names each class's
+        budget.
     max_iter : int or None, default=None
         Outer iterations; ``None`` uses the method's paper setting (20,000 for ``"dm"``,
         ``"ddm"`` and ``"generative"``, 1,000 for gradient matching).
@@ -112,11 +120,18 @@ class DatasetCondenser(BaseCondenser):
         The sorted class labels.
     n_features_in_ : int
         Values per sample.
+    ipc_per_class_ : numpy.ndarray of shape (n_classes,)
+        Samples kept or learned of every class, in ``classes_`` order (``ipc`` everywhere
+        unless a selection was given per-class budgets).
     sample_indices_ : numpy.ndarray
         Rows of ``X`` that were kept (selection methods only).
     scores_ : numpy.ndarray of shape (n_samples,)
-        Score of every row of ``X`` (selection methods only; the highest of each class are
-        kept; see the method's documentation for what the score means).
+        Score of every row of ``X`` (selection methods only; see the method's documentation
+        for what the score means and, for EL2N, GraNd and forgetting, ``strategy__order`` for
+        which scores a class keeps).
+    helper_cost_ : dict
+        What the selection's helper networks cost (selection methods only): ``"networks"``,
+        ``"epochs"`` (over the whole real set, summed) and ``"seconds"`` of training.
     generator_ : torch.nn.Module
         The learned conditional generator ``G(z, y)``, on the CPU (``method="generative"``
         only); :meth:`sample` draws from it.
@@ -165,7 +180,11 @@ class DatasetCondenser(BaseCondenser):
     _routed_prefixes: ClassVar[tuple[str, ...]] = ("strategy", "model", "augment")
     _parameter_constraints: ClassVar[dict] = {
         "method": [Dynamic(list_methods)],
-        "ipc": [Interval(Integral, 1, None, closed="left")],
+        "ipc": [
+            Interval(Integral, 1, None, closed="left"),
+            Check(_is_fraction, "a float in (0, 1] (that fraction of every class)"),
+            InstanceOf((dict,), "a dict {class label: int >= 1}"),
+        ],
         "max_iter": [NONE, Interval(Integral, 1, None, closed="left")],
         "device": [InstanceOf((str, torch.device), "a device string or a torch.device")],
         "random_state": [RANDOM_STATE],
@@ -259,17 +278,64 @@ class DatasetCondenser(BaseCondenser):
             )
         return build_augment(spec, **settings)
 
-    def _check_budget(
-        self, prepared: PreparedData, needs_real: bool, learns_samples: bool = True
-    ) -> None:
-        counts = prepared.class_counts
-        smallest = int(np.argmin(counts))
-        if needs_real and self.ipc > counts[smallest]:
-            start = (
-                f"ipc={self.ipc} is larger than class "
-                f"{prepared.classes[smallest].tolist()!r} holds ({counts[smallest]} samples); "
+    def _class_budget(self, prepared: PreparedData, strategy: Method, init: str) -> np.ndarray:
+        """Samples to keep of every class (in ``classes_`` order) from ``ipc``, checked.
+
+        An int is the same for every class; a float in (0, 1] is that fraction of each class,
+        rounded down; a dict gives every class its own (every class named once). The last two
+        are per-class budgets, which only selections of real samples support.
+        """
+        counts = np.asarray(prepared.class_counts)
+        classes = prepared.classes
+        ipc = self.ipc
+        if isinstance(ipc, Integral):
+            budget = np.full(len(classes), int(ipc))
+        elif strategy.learns_samples:
+            raise InvalidParameterError(
+                f"ipc={ipc!r} asks for per-class budgets, which only the selection methods "
+                f"({', '.join(m for m in list_methods() if not METHODS.get(m).learns_samples)}) "
+                f"support; method {self.method!r} learns the same number of samples for every "
+                "class. Pass an int."
             )
-            if not learns_samples:
+        elif isinstance(ipc, dict):
+            known = set(classes.tolist())
+            extra = [k for k in ipc if k not in known]
+            missing = [c for c in classes.tolist() if c not in ipc]
+            if extra or missing:
+                raise InvalidParameterError(
+                    f"ipc as a dict must give a budget to every class of y and to nothing else; "
+                    f"missing {missing!r}, unknown {extra!r}."
+                )
+            bad = {
+                k: v
+                for k, v in ipc.items()
+                if isinstance(v, bool) or not isinstance(v, Integral) or v < 1
+            }
+            if bad:
+                raise InvalidParameterError(
+                    f"ipc as a dict takes an int >= 1 for every class; got {bad!r}."
+                )
+            budget = np.array([int(ipc[c]) for c in classes.tolist()])
+        else:
+            budget = np.floor(float(ipc) * counts).astype(int)
+            if (budget < 1).any():
+                c = int(np.argmin(budget))
+                raise InvalidParameterError(
+                    f"ipc={ipc!r} keeps no sample of class {classes[c].tolist()!r} "
+                    f"({counts[c]} samples; the fraction is rounded down); raise ipc or pass an "
+                    "int or a dict."
+                )
+        over = np.flatnonzero(budget > counts)
+        if strategy.needs_real_samples(init) and len(over):
+            c = int(over[0])
+            label = classes[c].tolist()
+            start = (
+                f"ipc={ipc} is larger than class {label!r} holds ({counts[c]} samples); "
+                if isinstance(ipc, Integral)
+                else f"ipc={ipc!r} asks for {budget[c]} samples of class {label!r}, which holds "
+                f"{counts[c]}; "
+            )
+            if not strategy.learns_samples:
                 raise InvalidParameterError(
                     start + f"the selection method {self.method!r} keeps ipc real samples of "
                     "every class. Lower ipc."
@@ -278,6 +344,7 @@ class DatasetCondenser(BaseCondenser):
                 start + f"method {self.method!r} with init='real' needs ipc real samples of "
                 "every class. Lower ipc (or use init='noise')."
             )
+        return budget
 
     def _fit_state(self, X: Any, y: Any) -> dict[str, Any]:
         name = type(self).__name__
@@ -287,7 +354,7 @@ class DatasetCondenser(BaseCondenser):
         device = resolve_device(self.device, name)
         prepared = prepare_training_data(X, y, self.input_shape, name)
         layout = prepared.layout
-        self._check_budget(prepared, strategy.needs_real_samples(init), strategy.learns_samples)
+        budget = self._class_budget(prepared, strategy, init)
         augment = self._resolve_augment(strategy, layout.is_image)
         model_name = resolve_model_name(self.model, layout.is_image)
         model_kwargs = self.routed_params("model")
@@ -326,7 +393,8 @@ class DatasetCondenser(BaseCondenser):
         )
         ctx = FitContext(
             data=data,
-            ipc=int(self.ipc),
+            ipc=int(budget.max()),
+            class_budget=torch.as_tensor(budget, device=device),
             max_iter=int(self.max_iter or strategy.paper_max_iter)
             if strategy.learns_samples
             else 0,
@@ -339,7 +407,7 @@ class DatasetCondenser(BaseCondenser):
             description=f"{self.method} ipc={self.ipc}",
         )
         logger.info(
-            "%s: method=%s ipc=%d classes=%d samples=%d device=%s iterations=%d",
+            "%s: method=%s ipc=%s classes=%d samples=%d device=%s iterations=%d",
             name,
             self.method,
             self.ipc,
@@ -369,6 +437,7 @@ class DatasetCondenser(BaseCondenser):
             "device_": str(device),
             "seed_": seed,
             "fit_time_": fit_time,
+            "ipc_per_class_": budget,
         }
         if result.generator is not None:
             generator_net = result.generator.to("cpu")
@@ -387,7 +456,7 @@ class DatasetCondenser(BaseCondenser):
             "kind": kind,
             "values": stored,
             "bytes": 4 * stored,
-            "pixel_values": n_classes * int(self.ipc) * n_values,
+            "pixel_values": int(budget.sum()) * n_values,
         }
         if result.sample_indices is not None:
             rows = result.sample_indices.cpu().numpy()
@@ -397,6 +466,7 @@ class DatasetCondenser(BaseCondenser):
             )
             state["sample_indices_"] = rows
             state["scores_"] = result.scores.cpu().numpy()
+            state["helper_cost_"] = result.helper_cost
             state["X_syn_"] = np.asarray(
                 kept.cpu().numpy() if isinstance(kept, torch.Tensor) else kept
             )
@@ -461,11 +531,9 @@ class DatasetCondenser(BaseCondenser):
         cost of the ``ipc``-per-class set; measured in docs/benchmarks.md).
         """
         # None is the fitted ipc, not self.ipc, which set_params may change
-        fitted_ipc = len(self.y_syn_) // len(self.classes_)
+        fitted_ipc = len(self.y_syn_) // len(self.classes_)  # uniform for a generator
         if hasattr(self, "sample_indices_"):
-            return ranked_head(
-                self.X_syn_, self.y_syn_, fitted_ipc, n_per_class, random_state, self.method
-            )
+            return ranked_head(self.X_syn_, self.y_syn_, n_per_class, random_state, self.method)
         seed = None if random_state is None else seed_from_random_state(random_state)
         X_norm, y_idx = sample_generator(
             self.generator_,

@@ -89,9 +89,18 @@ class CondensedSet:
         return self.metadata["method"]
 
     @property
-    def ipc(self) -> int:
-        """Samples per class."""
-        return int(self.metadata["ipc"])
+    def ipc(self) -> int | None:
+        """Samples per class; None for a selection whose classes have budgets of their own
+        (see :attr:`ipc_per_class`)."""
+        ipc = self.metadata["ipc"]
+        return None if ipc is None else int(ipc)
+
+    @property
+    def ipc_per_class(self) -> list[int]:
+        """Samples of every class, in ``classes`` order."""
+        if "ipc_per_class" in self.metadata:
+            return [int(b) for b in self.metadata["ipc_per_class"]]
+        return [self.ipc] * len(self.classes)
 
     @property
     def value_range(self) -> tuple[float, float] | None:
@@ -132,7 +141,7 @@ class CondensedSet:
         if self.sample_indices is not None:
             from .selection.base import ranked_head
 
-            return ranked_head(self.X, self.y, self.ipc, n_per_class, random_state, self.method)
+            return ranked_head(self.X, self.y, n_per_class, random_state, self.method)
         if self.generator is None:
             raise AttributeError(
                 f"This set was made by method={self.method!r}; only a generative set or a "
@@ -214,6 +223,9 @@ def save_condensed(path: str | os.PathLike, condenser: Any) -> str:
     check_is_fitted(condenser)
     layout = condenser.input_layout_
     fitted = getattr(condenser, "_fit_params", None) or condenser.get_params(deep=False)
+    budget = np.unique(np.asarray(condenser.y_syn_), return_counts=True)[1]
+    if hasattr(condenser, "ipc_per_class_"):  # in classes_ order
+        budget = np.asarray(condenser.ipc_per_class_)
     params = {k: _jsonable(v) for k, v in fitted.items()}  # as fit, not a later set_params
     metadata = {
         "format": FORMAT,
@@ -223,10 +235,15 @@ def save_condensed(path: str | os.PathLike, condenser: Any) -> str:
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "estimator": type(condenser).__name__,
         "method": fitted.get("method", condenser.method),  # selectors fix it as a class attribute
-        "ipc": len(condenser.y_syn_) // len(condenser.classes_),  # fitted, not a later set_params
+        # fitted, not a later set_params; None where classes have budgets of their own
+        "ipc": int(budget[0]) if (budget == budget[0]).all() else None,
+        "ipc_per_class": [int(b) for b in budget],
         "n_classes": len(condenser.classes_),
         "seed": int(condenser.seed_),
         "params": params,
+        # every setting of the method as fitted, defaults included (a selection's order...)
+        "strategy": _jsonable(condenser.method_.get_params(deep=False)),
+        "helper_cost": _jsonable(getattr(condenser, "helper_cost_", None)),
         "model": condenser.model_name_,
         "n_iter": int(condenser.n_iter_),
         "fit_time_s": float(condenser.fit_time_),
@@ -363,7 +380,17 @@ def _problems(arrays: dict[str, np.ndarray], metadata: dict, layout: InputLayout
     if std.dtype.kind in "iuf" and not (std > 0).all():
         problems.append("normalizer_std values that are not positive")
     ipc = metadata.get("ipc")
-    if type(ipc) is not int or ipc < 1:
+    per_class = metadata.get("ipc_per_class")  # absent in files before per-class budgets
+    if ipc is None and arrays.get("sample_indices") is not None:  # per-class budgets
+        if (
+            not isinstance(per_class, list)
+            or len(per_class) != len(classes)
+            or any(type(b) is not int or b < 1 for b in per_class)
+        ):
+            problems.append(f"ipc_per_class {per_class!r}, a positive int per class expected")
+        elif sum(per_class) != len(X):
+            problems.append(f"{len(X)} samples, not the {sum(per_class)} of ipc_per_class")
+    elif type(ipc) is not int or ipc < 1:
         problems.append(f"ipc {ipc!r}, a positive integer expected")
     elif len(X) != ipc * len(classes):
         problems.append(f"{len(X)} samples, not ipc {ipc} for each of {len(classes)} classes")

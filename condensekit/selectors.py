@@ -44,13 +44,30 @@ _SHARED_DOC = """
         Helper-network settings as ``model__<name>``.
 """
 
+_HELPERS_DOC = """
+    lr : float, default=0.05
+        Learning rate of the helper networks' SGD (momentum 0.9, x0.1 halfway).
+    helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
+        Augmentation of the helpers' training; ``"auto"``: DSA's on images (no flips on
+        single-channel ones), none on rows.
+    order : {"hard", "easy", "middle"}, default="middle"
+        Which samples of every class are kept: the highest scores (the papers' rule for large
+        budgets), the lowest, or a window around the median
+        (:func:`condensekit.selection.order_keys`).
+    offset : float in [0, 1), default=0.0
+        Fraction of every class skipped first from the ``order``'s end (data_diet's window
+        offset with ``order="hard"``); not with ``order="middle"``.
+"""
+
 _ATTRIBUTES_DOC = """
     Attributes
     ----------
     sample_indices_ : numpy.ndarray of shape (n_classes * ipc,)
         Rows of ``X`` that were kept, grouped by class.
     scores_ : numpy.ndarray of shape (n_samples,)
-        The score of every row of ``X``; the highest of each class are kept.
+        The score of every row of ``X``.
+    helper_cost_ : dict
+        Helper networks trained, their epochs and seconds.
     X_syn_, y_syn_ : numpy.ndarray
         The kept rows (unchanged) and their labels.
     classes_, n_features_in_, condensed_size_, device_, seed_, fit_time_ :
@@ -60,7 +77,13 @@ _ATTRIBUTES_DOC = """
 
 def _document(cls: type) -> type:
     """Fill the shared parameter and attribute sections into a selector's docstring."""
-    for key, text in (("ipc", _IPC_DOC), ("shared", _SHARED_DOC), ("attributes", _ATTRIBUTES_DOC)):
+    sections = (
+        ("ipc", _IPC_DOC),
+        ("helpers", _HELPERS_DOC),
+        ("shared", _SHARED_DOC),
+        ("attributes", _ATTRIBUTES_DOC),
+    )
+    for key, text in sections:
         cls.__doc__ = cls.__doc__.replace(f"    {{{key}}}\n", text.lstrip("\n"))
     return cls
 
@@ -237,12 +260,10 @@ class EL2NSelector(BaseSelector):
     ----------
     {ipc}
     n_networks : int, default=5
-        Networks the score is averaged over.
-    epochs : int, default=10
-        Training epochs of each network.
-    offset : float in [0, 1), default=0.0
-        Fraction of the highest-scoring (hardest) samples of every class to skip first; pure
-        hardest-first selection collapses at small budgets.
+        Helper networks the score is averaged over (Paul et al. average 10).
+    epochs : int, default=20
+        Training epochs of each helper network.
+    {helpers}
     {shared}
 
     {attributes}
@@ -255,7 +276,10 @@ class EL2NSelector(BaseSelector):
         ipc: int = 10,
         *,
         n_networks: int = 5,
-        epochs: int = 10,
+        epochs: int = 20,
+        lr: float = 0.05,
+        helper_augment: str | None = "auto",
+        order: str = "middle",
         offset: float = 0.0,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
@@ -275,6 +299,9 @@ class EL2NSelector(BaseSelector):
         )
         self.n_networks = n_networks
         self.epochs = epochs
+        self.lr = lr
+        self.helper_augment = helper_augment
+        self.order = order
         self.offset = offset
 
 
@@ -286,18 +313,50 @@ class GraNdSelector(EL2NSelector):
     Parameters
     ----------
     {ipc}
-    n_networks : int, default=5
-        Networks the score is averaged over.
-    epochs : int, default=10
+    n_networks : int, default=10
+        Networks the score is averaged over (Paul et al.: 10 at initialisation).
+    epochs : int, default=0
         Training epochs of each network; 0 scores at initialisation (GraNd at init).
-    offset : float in [0, 1), default=0.0
-        Fraction of the highest-scoring samples of every class to skip first.
+    {helpers}
     {shared}
 
     {attributes}
     """
 
     method = "grand"
+
+    def __init__(
+        self,
+        ipc: int = 10,
+        *,
+        n_networks: int = 10,
+        epochs: int = 0,
+        lr: float = 0.05,
+        helper_augment: str | None = "auto",
+        order: str = "middle",
+        offset: float = 0.0,
+        device: str | torch.device = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        model: str = "auto",
+        input_shape: tuple[int, ...] | None = None,
+        verbose: int = 1,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            ipc,
+            n_networks=n_networks,
+            epochs=epochs,
+            lr=lr,
+            helper_augment=helper_augment,
+            order=order,
+            offset=offset,
+            device=device,
+            random_state=random_state,
+            model=model,
+            input_shape=input_shape,
+            verbose=verbose,
+            **kwargs,
+        )
 
 
 @_document
@@ -311,7 +370,9 @@ class ForgettingSelector(BaseSelector):
     n_networks : int, default=1
         Training runs the count is averaged over.
     epochs : int, default=20
-        Training epochs of each run (at least 2); a never-learned sample counts ``epochs``.
+        Training epochs of each run (at least 2); a never-learned sample counts ``epochs``
+        (ranked hardest); equal counts are ranked by how often the sample was wrong.
+    {helpers}
     {shared}
 
     {attributes}
@@ -325,6 +386,10 @@ class ForgettingSelector(BaseSelector):
         *,
         n_networks: int = 1,
         epochs: int = 20,
+        lr: float = 0.05,
+        helper_augment: str | None = "auto",
+        order: str = "middle",
+        offset: float = 0.0,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
         model: str = "auto",
@@ -343,6 +408,10 @@ class ForgettingSelector(BaseSelector):
         )
         self.n_networks = n_networks
         self.epochs = epochs
+        self.lr = lr
+        self.helper_augment = helper_augment
+        self.order = order
+        self.offset = offset
 
 
 #: Selector estimator class of every registered selection name.

@@ -224,12 +224,14 @@ def test_selection_settings_from_the_command_line_label_their_cells(common, tmp_
     monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
     module = importlib.import_module("bench_selection")
     argv = ["--datasets", "cifar10", "--ipc", "10", "--methods", "el2n"]
-    module.main([*argv, "--set", "strategy__offset=0.5", "--out", str(tmp_path / "o.json")])
+    settings = ['strategy__order="hard"', "strategy__offset=0.5"]
+    module.main([*argv, "--set", *settings, "--out", str(tmp_path / "o.json")])
     ((spec,),) = [calls]
-    assert spec["label"] == "el2n_offset0.5"
+    assert spec["label"] == "el2n_orderhard_offset0.5"
     assert spec["settings"] == {
         "strategy__n_networks": 2,
-        "strategy__epochs": 5,
+        "strategy__epochs": 10,
+        "strategy__order": "hard",
         "strategy__offset": 0.5,
     }
 

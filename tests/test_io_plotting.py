@@ -327,3 +327,23 @@ def test_accuracy_curves_draw_a_line_and_band_per_series_and_dashed_baselines(tm
         accuracy_curves({"dc": ([1, 2], [80], [1])})
     with pytest.raises(ValueError, match="log_x"):
         accuracy_curves({"dc": ([0, 2], [80, 81], [1, 1])}, log_x=True)
+
+
+def test_a_saved_selection_records_its_order_and_helper_cost(digits, tmp_path):
+    X_train, _, y_train, _ = digits
+    cond = DatasetCondenser(
+        "el2n",
+        ipc=2,
+        random_state=0,
+        verbose=0,
+        model__width=8,
+        strategy__n_networks=1,
+        strategy__epochs=1,
+    ).fit(X_train, y_train)
+    meta = load_condensed(cond.save(tmp_path / "c")).metadata
+    # the order was left at its default, and still the file says which one ran
+    assert "strategy__order" not in meta["params"]
+    assert meta["strategy"]["order"] == cond.method_.order == "middle"
+    assert meta["strategy"]["offset"] == 0.0 and meta["strategy"]["lr"] == 0.05
+    assert meta["helper_cost"] == pytest.approx(cond.helper_cost_)
+    assert (meta["helper_cost"]["networks"], meta["helper_cost"]["epochs"]) == (1, 1)

@@ -138,22 +138,115 @@ def _el2n_fit(digits, **kw):
     return DatasetCondenser("el2n", **params).fit(X_train, y_train), y_train
 
 
-def test_el2n_keeps_the_highest_scores_balanced_and_reproducibly(digits):
-    cond, y = _el2n_fit(digits)
+def _window(ranked, order, k):
+    """The k samples of a class that ``order`` keeps, from its rows ranked hardest first."""
+    n = len(ranked)
+    start = {"hard": 0, "easy": n - k, "middle": (n - k) // 2}[order]
+    return ranked[start : start + k]
+
+
+@pytest.mark.parametrize("order", ["hard", "easy", "middle"])
+def test_el2n_keeps_the_scores_its_order_names_balanced_and_reproducibly(digits, order):
+    cond, y = _el2n_fit(digits, strategy__order=order)
     rows = cond.sample_indices_
     assert len(np.unique(rows)) == 50 and np.bincount(y[rows]).tolist() == [5] * 10
     assert cond.scores_.shape == (len(y),) and (cond.scores_ >= 0).all()
     for c in range(10):
         in_class = np.flatnonzero(y == c)
-        top = np.sort(cond.scores_[in_class])[::-1][:5]
-        np.testing.assert_allclose(np.sort(cond.scores_[rows[y[rows] == c]])[::-1], top)
-    again, _ = _el2n_fit(digits)
+        ranked = np.sort(cond.scores_[in_class])[::-1]
+        np.testing.assert_allclose(
+            np.sort(cond.scores_[rows[y[rows] == c]])[::-1], _window(ranked, order, 5)
+        )
+    again, _ = _el2n_fit(digits, strategy__order=order)
     np.testing.assert_array_equal(again.scores_, cond.scores_)
+    np.testing.assert_array_equal(again.sample_indices_, rows)
+
+
+def test_order_keys_keep_the_named_window_for_every_budget():
+    from condensekit.selection import order_keys
+
+    # class 0: 10 samples, class 1: 7 samples, interleaved rows, distinct scores
+    y = torch.tensor([0, 1] * 7 + [0, 0, 0])
+    scores = torch.randperm(17, generator=torch.Generator().manual_seed(0)).float()
+    ranked = {
+        c: np.flatnonzero(y.numpy() == c)[np.argsort(-scores[y == c].numpy())] for c in (0, 1)
+    }
+    for order in ("hard", "easy", "middle"):
+        keys = order_keys(scores, y, 2, order)
+        for k in range(1, 8):
+            kept = top_per_class(keys, y, 2, k).numpy()
+            for c in (0, 1):
+                got = kept[y[kept].numpy() == c]
+                assert sorted(got) == sorted(_window(ranked[c], order, k)), (order, k, c)
+    # offsets skip from the order's own end: ranks 2.. of class 0 (floor(0.25 * 10) = 2),
+    # ranks 1.. of class 1 (floor(0.25 * 7) = 1); easy counts from the easy end
+    keys = order_keys(scores, y, 2, "hard", 0.25)
+    kept = top_per_class(keys, y, 2, 3).numpy()
+    assert sorted(kept[y[kept] == 0]) == sorted(ranked[0][2:5])
+    assert sorted(kept[y[kept] == 1]) == sorted(ranked[1][1:4])
+    keys = order_keys(scores, y, 2, "easy", 0.25)
+    kept = top_per_class(keys, y, 2, 3).numpy()
+    assert sorted(kept[y[kept] == 0]) == sorted(ranked[0][::-1][2:5])
+    with pytest.raises(ValueError, match="offset"):
+        order_keys(scores, y, 2, "middle", 0.1)
+    with pytest.raises(ValueError, match="order must be one of"):
+        order_keys(scores, y, 2, "median")
+
+
+def test_middle_order_with_an_offset_is_refused_before_training(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match=r"strategy__offset.*order='middle'"):
+        DatasetCondenser(
+            "el2n", ipc=1, verbose=0, strategy__order="middle", strategy__offset=0.2
+        ).fit(X, y)
+    with pytest.raises(ValueError, match="strategy__order"):
+        DatasetCondenser("forgetting", ipc=1, verbose=0, strategy__order="median").fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "method, settings, networks, epochs",
+    [
+        ("random", {}, 0, 0),
+        ("herding", {"strategy__features": "raw"}, 0, 0),
+        ("herding", {"strategy__epochs": 2}, 1, 2),
+        ("el2n", {"strategy__n_networks": 2, "strategy__epochs": 3}, 2, 6),
+        ("grand", {"strategy__n_networks": 3}, 3, 0),  # at initialisation by default
+        ("forgetting", {"strategy__epochs": 2}, 1, 2),
+    ],
+)
+def test_helper_cost_counts_networks_and_epochs(digits_small, method, settings, networks, epochs):
+    X, y = digits_small
+    cond = DatasetCondenser(
+        method, ipc=2, random_state=0, verbose=0, model__width=8, **settings
+    ).fit(X, y)
+    cost = cond.helper_cost_
+    assert (cost["networks"], cost["epochs"]) == (networks, epochs)
+    assert (cost["seconds"] > 0) == (networks > 0) and cost["seconds"] <= cond.fit_time_
+
+
+def test_helpers_train_with_dsa_without_flips_on_single_channel_images():
+    from types import SimpleNamespace
+
+    from condensekit.augment import SiameseAugment
+    from condensekit.selection import EL2N
+
+    def ctx(shape):
+        return SimpleNamespace(data=SimpleNamespace(is_image=len(shape) == 3, sample_shape=shape))
+
+    gray = EL2N().resolve_helper_augment(ctx((1, 8, 8)))
+    colour = EL2N().resolve_helper_augment(ctx((3, 32, 32)))
+    assert isinstance(gray, SiameseAugment) and gray.flip is False
+    assert isinstance(colour, SiameseAugment) and colour.flip is True
+    assert EL2N().resolve_helper_augment(ctx((64,))) is None
+    assert EL2N(helper_augment=None).resolve_helper_augment(ctx((1, 8, 8))) is None
+    assert type(EL2N(helper_augment="dc").resolve_helper_augment(ctx((1, 8, 8)))).__name__ == (
+        "DCAugment"
+    )
 
 
 def test_el2n_offset_skips_the_hardest_fraction(digits):
-    plain, y = _el2n_fit(digits)
-    offset, _ = _el2n_fit(digits, strategy__offset=0.1)
+    plain, y = _el2n_fit(digits, strategy__order="hard")
+    offset, _ = _el2n_fit(digits, strategy__order="hard", strategy__offset=0.1)
     np.testing.assert_array_equal(offset.scores_, plain.scores_)  # same scores
     for c in range(10):
         in_class = np.flatnonzero(y == c)
@@ -171,14 +264,15 @@ def test_el2n_offset_window_slides_back_instead_of_taking_the_hardest(caplog):
     # two classes of 10 samples; scores descending within each class (rank 0 = hardest)
     y = torch.tensor([0] * 10 + [1] * 10)
     scores = torch.cat([torch.arange(10, 0, -1), torch.arange(20, 10, -1)]).float()
-    data = SimpleNamespace(y=y, counts=torch.tensor([10, 10]))
-    keys = EL2N(offset=0.8).keep_order(scores, SimpleNamespace(data=data, ipc=5))
+    data = SimpleNamespace(y=y, counts=torch.tensor([10, 10]), n_classes=2)
+    ctx = SimpleNamespace(data=data, ipc=5, budget=torch.tensor([5, 5]))
+    keys = EL2N(order="hard", offset=0.8).keep_order(scores, ctx)
     kept = top_per_class(keys, y, 2, 5)
     # 8 of 10 cannot be skipped at ipc 5: ranks 5..9 are kept, never the hardest ranks 0..4
     assert sorted(kept.tolist()) == [5, 6, 7, 8, 9, 15, 16, 17, 18, 19]
     assert "slides back" in caplog.text
     caplog.clear()
-    keys = EL2N(offset=0.2).keep_order(scores, SimpleNamespace(data=data, ipc=5))
+    keys = EL2N(order="hard", offset=0.2).keep_order(scores, ctx)
     assert sorted(top_per_class(keys, y, 2, 5).tolist()) == [2, 3, 4, 5, 6, 12, 13, 14, 15, 16]
     assert "slides back" not in caplog.text
 
@@ -295,7 +389,8 @@ def test_count_forgetting_on_a_known_record():
 def test_forgetting_selection_contract(digits):
     X_train, _, y_train, _ = digits
     params = {"ipc": 3, "random_state": 0, "verbose": 0, "model__width": 16}
-    params |= {"strategy__epochs": 20}
+    params |= {"strategy__epochs": 20, "strategy__order": "hard", "strategy__lr": 0.01}
+    params |= {"strategy__helper_augment": None}
     cond = DatasetCondenser("forgetting", **params).fit(X_train, y_train)
     rows, scores = cond.sample_indices_, cond.scores_
     assert len(np.unique(rows)) == 30 and np.bincount(y_train[rows]).tolist() == [3] * 10
@@ -340,7 +435,17 @@ def test_training_loop_calls_back_after_every_epoch(digits):
         ("random", {}),
         ("herding", {"strategy__epochs": 1}),
         ("kcenter", {"strategy__features": "raw"}),
-        ("el2n", {"strategy__n_networks": 1, "strategy__epochs": 1, "strategy__offset": 0.1}),
+        (
+            "el2n",
+            {
+                "strategy__n_networks": 1,
+                "strategy__epochs": 1,
+                "strategy__order": "hard",
+                "strategy__offset": 0.1,
+            },
+        ),
+        ("el2n", {"strategy__n_networks": 1, "strategy__epochs": 1, "strategy__order": "easy"}),
+        ("el2n", {"strategy__n_networks": 1, "strategy__epochs": 1, "strategy__order": "middle"}),
         ("grand", {"strategy__n_networks": 1, "strategy__epochs": 0}),
         ("forgetting", {"strategy__epochs": 2}),
     ],
@@ -383,3 +488,93 @@ def test_evaluating_a_smaller_budget_of_a_selection_equals_evaluating_its_fit(di
     cut = ev.evaluate(big, X_test, y_test, n_per_class=2)
     assert cut.accuracies == ev.evaluate(small, X_test, y_test).accuracies
     assert cut.accuracies != ev.evaluate(big, X_test, y_test).accuracies
+
+
+BUDGET = {0: 1, 1: 3, 2: 2, 3: 5, 4: 1, 5: 4, 6: 2, 7: 3, 8: 1, 9: 6}
+
+
+@pytest.mark.parametrize(
+    "method, settings",
+    [
+        ("random", {}),
+        ("herding", {"strategy__features": "raw"}),
+        ("el2n", {"strategy__n_networks": 1, "strategy__epochs": 1, "strategy__order": "middle"}),
+        ("forgetting", {"strategy__epochs": 2, "strategy__order": "hard"}),
+    ],
+)
+def test_a_dict_budget_keeps_each_class_its_own_count(digits_small, method, settings):
+    X, y = digits_small
+    params = {"random_state": 0, "verbose": 0, "model__width": 8, **settings}
+    cond = DatasetCondenser(method, ipc=BUDGET, **params).fit(X, y)
+    assert np.bincount(cond.y_syn_).tolist() == [BUDGET[c] for c in range(10)]
+    assert cond.ipc_per_class_.tolist() == [BUDGET[c] for c in range(10)]
+    assert (np.diff(cond.y_syn_) >= 0).all()  # grouped by class
+    np.testing.assert_array_equal(cond.X_syn_, X[cond.sample_indices_])
+    # every class keeps the head of the ranking a uniform fit at the largest budget keeps
+    full = DatasetCondenser(method, ipc=6, **params).fit(X, y)
+    for c in range(10):
+        kept = cond.sample_indices_[cond.y_syn_ == c]
+        np.testing.assert_array_equal(kept, full.sample_indices_[full.y_syn_ == c][: BUDGET[c]])
+    # sample() serves up to the smallest budget; None is the whole set
+    X_1, y_1 = cond.sample(1)
+    assert np.bincount(y_1).tolist() == [1] * 10
+    np.testing.assert_array_equal(X_1, full.sample(1)[0])
+    assert len(cond.sample()[1]) == sum(BUDGET.values())
+    with pytest.raises(ValueError, match=r"\[1, 1\] \(the smallest class's budget\)"):
+        cond.sample(2)
+
+
+def test_a_fraction_budget_keeps_that_share_of_every_class_rounded_down(digits):
+    X_train, _, y_train, _ = digits
+    cond = DatasetCondenser("random", ipc=0.05, random_state=0, verbose=0).fit(X_train, y_train)
+    counts = np.bincount(y_train)
+    assert np.bincount(cond.y_syn_).tolist() == np.floor(0.05 * counts).astype(int).tolist()
+    whole = DatasetCondenser("random", ipc=1.0, random_state=0, verbose=0).fit(X_train, y_train)
+    assert np.bincount(whole.y_syn_).tolist() == counts.tolist()
+    assert cond.condensed_size_["pixel_values"] == len(cond.y_syn_) * 64
+
+
+def test_string_labels_take_a_dict_budget_in_their_own_label_space(digits_small):
+    X, y = digits_small
+    names = np.array(["zero", "one", "two", "three", "four"] * 2)[y]
+    budget = {"zero": 2, "one": 1, "two": 3, "three": 1, "four": 2}
+    cond = DatasetCondenser("random", ipc=budget, random_state=0, verbose=0).fit(X, names)
+    got = dict(zip(*np.unique(cond.y_syn_, return_counts=True)))
+    assert got == budget
+
+
+@pytest.mark.parametrize(
+    "method, ipc, match",
+    [
+        ("random", {0: 1}, r"missing \[1, 2, 3, 4, 5, 6, 7, 8, 9\]"),
+        ("random", {**BUDGET, 11: 1}, r"unknown \[11\]"),
+        ("random", {**BUDGET, 3: 0}, r"int >= 1 for every class; got \{3: 0\}"),
+        ("random", {**BUDGET, 3: 2.0}, "int >= 1"),
+        ("random", {**BUDGET, 3: 11}, "asks for 11 samples of class 3, which holds 10"),
+        ("random", 0.05, r"ipc=0.05 keeps no sample of class 0 \(10 samples"),
+        ("random", 1.5, "'ipc' parameter"),
+        ("random", 0.0, "'ipc' parameter"),
+        ("dm", BUDGET, "per-class budgets, which only the selection methods"),
+        ("dm", 0.5, "per-class budgets"),
+    ],
+)
+def test_bad_per_class_budgets_are_refused_before_any_work(digits_small, method, ipc, match):
+    X, y = digits_small
+    cond = DatasetCondenser(method, ipc=ipc, verbose=0)
+    with pytest.raises(ValueError, match=match):
+        cond.fit(X, y)
+    assert not hasattr(cond, "X_syn_")
+
+
+def test_a_saved_selection_with_per_class_budgets_loads_and_samples(digits_small, tmp_path):
+    from condensekit import load_condensed
+
+    X, y = digits_small
+    cond = DatasetCondenser("herding", ipc=BUDGET, verbose=0, strategy__features="raw")
+    loaded = load_condensed(cond.fit(X, y).save(tmp_path / "budget"))
+    assert loaded.ipc is None and loaded.ipc_per_class == [BUDGET[c] for c in range(10)]
+    np.testing.assert_array_equal(loaded.X, cond.X_syn_)
+    for got, want in zip(loaded.sample(1), cond.sample(1)):
+        np.testing.assert_array_equal(got, want)
+    uniform = load_condensed(cond.set_params(ipc=2).fit(X, y).save(tmp_path / "uniform"))
+    assert uniform.ipc == 2 and uniform.ipc_per_class == [2] * 10

@@ -19,7 +19,7 @@ CHEAP = {
     "random": {},
     "herding": {"features": "raw"},
     "kcenter": {"features": "raw"},
-    "el2n": {"n_networks": 1, "epochs": 1, "offset": 0.1},
+    "el2n": {"n_networks": 1, "epochs": 1, "order": "hard", "offset": 0.1},
     "grand": {"n_networks": 1, "epochs": 0},
     "forgetting": {"epochs": 2},
 }

@@ -4,8 +4,7 @@ over several networks."""
 
 from __future__ import annotations
 
-import logging
-from numbers import Integral, Real
+from numbers import Integral
 from typing import ClassVar
 
 import torch
@@ -13,11 +12,9 @@ import torch.nn.functional as F
 from torch.func import functional_call, grad, vmap
 
 from .._validation import Interval
-from ..evaluation.training import train_network
 from ..strategies.base import FitContext
-from .base import SelectionStrategy
-
-logger = logging.getLogger(__name__)
+from .base import ScoreSelection
+from .helpers import HelperSettings, train_helper
 
 
 @torch.no_grad()
@@ -33,58 +30,80 @@ def _logits(net: torch.nn.Module, X: torch.Tensor, batch_size: int = 1024) -> to
     return torch.cat([net(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
 
 
-class EL2N(SelectionStrategy):
-    """Keep, per class, the samples with the highest EL2N score (``method="el2n"``).
+class EL2N(HelperSettings, ScoreSelection):
+    """Keep, per class, samples ranked by EL2N score (``method="el2n"``).
 
     Every one of ``n_networks`` fresh networks (the fit's ``model``) is trained on the real data
-    for ``epochs`` epochs with the evaluator's training loop; a sample's score is the mean over
-    networks of :func:`el2n`. High scores are hard or atypical samples.
+    for ``epochs`` epochs (:func:`~condensekit.selection.helpers.train_helper`: SGD at ``lr``,
+    with ``helper_augment``); a sample's score is the mean over networks of :func:`el2n`. High
+    scores are hard or atypical samples; ``order`` says which a class keeps.
 
     Parameters
     ----------
     n_networks : int, default=5
-        Networks the score is averaged over.
-    epochs : int, default=10
-        Training epochs of each network (the paper scores early in training).
-    offset : float, default=0.0
-        Fraction of the hardest samples of every class to skip before keeping the highest
-        scores. Keeping the very hardest first collapses at small budgets (they are often
-        mislabelled or atypical); an offset keeps hard-but-learnable samples instead. Where a
-        class has fewer than ``ipc`` samples past its offset, the window slides back towards
-        the hardest so that it still keeps ``ipc`` consecutive ranks (logged as a warning).
+        Networks the score is averaged over (Paul et al. average 10).
+    epochs : int, default=20
+        Training epochs of each network (Paul et al. score at epoch 20).
+    lr : float, default=0.05
+        Learning rate of the helpers' SGD (momentum 0.9, x0.1 halfway).
+    helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
+        Augmentation of the helpers' training; ``"auto"`` is DSA's on images (no flips on
+        single-channel ones) and none on rows of features.
+    order : {"hard", "easy", "middle"}, default="middle"
+        Which samples of every class are kept (:func:`~condensekit.selection.base.order_keys`):
+        the highest scores (the papers' rule, for budgets of a tenth of the data or more), the
+        lowest, or a window around the median. At condensation budgets (a few samples per
+        class) the hardest are often mislabelled or atypical and the easiest redundant; the
+        median window was the only order at or above random at both ipc 1 and 10 on digits
+        (docs/benchmarks.md, "Selection baselines").
+    offset : float in [0, 1), default=0.0
+        Fraction of every class skipped first from the ``order``'s end (data_diet's offset with
+        ``order="hard"``). Where a class has fewer than ``ipc`` samples past its offset, the
+        window slides back (logged as a warning).
 
     Notes
     -----
-    ``scores_`` of the fitted condenser holds the mean EL2N of every sample, offset or not.
+    ``scores_`` of the fitted condenser holds the mean EL2N of every sample, whatever the order;
+    ``helper_cost_`` what the helpers cost.
     """
 
     _parameter_constraints: ClassVar[dict] = {
         "n_networks": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
-        "offset": [Interval(Real, 0, 1, closed="left")],
+        **HelperSettings._parameter_constraints,
+        **ScoreSelection._parameter_constraints,
     }
 
-    def __init__(self, n_networks: int = 5, epochs: int = 10, offset: float = 0.0) -> None:
+    def __init__(
+        self,
+        n_networks: int = 5,
+        epochs: int = 20,
+        lr: float = 0.05,
+        helper_augment: str | None = "auto",
+        order: str = "middle",
+        offset: float = 0.0,
+    ) -> None:
         self.n_networks = n_networks
         self.epochs = epochs
+        self.lr = lr
+        self.helper_augment = helper_augment
+        self.order = order
         self.offset = offset
 
     def score(self, ctx: FitContext) -> torch.Tensor:
-        """Mean EL2N over ``n_networks`` briefly trained networks."""
+        """Mean score over ``n_networks`` helper networks."""
         X, y = ctx.data.X, ctx.data.y
+        augment = self.resolve_helper_augment(ctx)
         total = torch.zeros(len(y), device=X.device)
         for k in range(self.n_networks):
-            net = ctx.make_network()
-            if self.epochs:
-                train_network(
-                    net,
-                    X,
-                    y,
-                    epochs=self.epochs,
-                    generator=ctx.generator,
-                    verbose=ctx.verbose,
-                    desc=f"{ctx.description}: network {k + 1}/{self.n_networks}",
-                )
+            net = train_helper(
+                ctx,
+                self.helper_cost_,
+                epochs=self.epochs,
+                lr=self.lr,
+                augment=augment,
+                desc=f"network {k + 1}/{self.n_networks}",
+            )
             total += self.network_scores(net, X, y)
         return total / self.n_networks
 
@@ -93,31 +112,6 @@ class EL2N(SelectionStrategy):
     ) -> torch.Tensor:
         """Scores of every sample under one trained network: :func:`el2n`."""
         return el2n(_logits(net, X), y)
-
-    def keep_order(self, scores: torch.Tensor, ctx: FitContext) -> torch.Tensor:
-        """The scores, with the hardest ``offset`` fraction of every class moved last."""
-        if self.offset == 0:
-            return scores
-        y, counts = ctx.data.y, ctx.data.counts
-        wanted = torch.floor(self.offset * counts.to(scores.dtype)).long()
-        skip = torch.minimum(wanted, counts - ctx.ipc).clamp_min(0)
-        if bool((skip < wanted).any()):
-            logger.warning(
-                "offset=%s skips more samples than classes can spare at ipc=%d; "
-                "for %d classes the window slides back to the %d samples just past the hardest "
-                "that can be skipped.",
-                self.offset,
-                ctx.ipc,
-                int((skip < wanted).sum()),
-                ctx.ipc,
-            )
-        # rank within class by descending score (0 = hardest)
-        order = torch.argsort(scores, descending=True, stable=True)
-        order = order[torch.argsort(y[order], stable=True)]
-        rank = torch.empty_like(order)
-        starts = torch.cumsum(counts, 0) - counts
-        rank[order] = torch.arange(len(order), device=order.device) - starts[y[order]]
-        return torch.where(rank < skip[y], scores - (scores.max() + 1) * 2, scores)
 
 
 def grad_norms(
@@ -141,27 +135,51 @@ def grad_norms(
 
 
 class GraNd(EL2N):
-    """Keep, per class, the samples with the largest loss-gradient norm (``method="grand"``).
+    """Keep, per class, samples ranked by loss-gradient norm (``method="grand"``).
 
     As :class:`EL2N`, with the score of each network the L2 norm of the sample's
     cross-entropy gradient with respect to all parameters (:func:`grad_norms`), averaged over
-    ``n_networks`` networks trained for ``epochs`` epochs (0: at initialisation, the paper's
-    GraNd-at-init).
+    ``n_networks`` networks; by default at initialisation (``epochs=0``), Paul et al.'s
+    GraNd-at-init, which costs no training.
 
     Parameters
     ----------
-    n_networks : int, default=5
-        Networks the score is averaged over.
-    epochs : int, default=10
+    n_networks : int, default=10
+        Networks the score is averaged over (Paul et al. average 10 at initialisation).
+    epochs : int, default=0
         Training epochs of each network; 0 scores at initialisation.
-    offset : float, default=0.0
-        Fraction of the highest-scoring samples of every class to skip first.
+    lr : float, default=0.05
+        Learning rate of the helpers' SGD when ``epochs > 0``.
+    helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
+        Augmentation of the helpers' training when ``epochs > 0``.
+    order : {"hard", "easy", "middle"}, default="middle"
+        Which samples of every class are kept, as for :class:`EL2N`.
+    offset : float in [0, 1), default=0.0
+        Fraction of every class skipped first from the ``order``'s end.
     """
 
     _parameter_constraints: ClassVar[dict] = {
         **EL2N._parameter_constraints,
         "epochs": [Interval(Integral, 0, None, closed="left")],
     }
+
+    def __init__(
+        self,
+        n_networks: int = 10,
+        epochs: int = 0,
+        lr: float = 0.05,
+        helper_augment: str | None = "auto",
+        order: str = "middle",
+        offset: float = 0.0,
+    ) -> None:
+        super().__init__(
+            n_networks=n_networks,
+            epochs=epochs,
+            lr=lr,
+            helper_augment=helper_augment,
+            order=order,
+            offset=offset,
+        )
 
     def network_scores(
         self, net: torch.nn.Module, X: torch.Tensor, y: torch.Tensor

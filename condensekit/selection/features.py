@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from ..evaluation.training import train_network
 from ..strategies.base import FitContext
+from .helpers import HelperCost, train_helper
 
 
 @torch.no_grad()
@@ -14,7 +14,7 @@ def _embed(net: torch.nn.Module, X: torch.Tensor, batch_size: int = 1024) -> tor
     return torch.cat([net.embed(X[i : i + batch_size]) for i in range(0, len(X), batch_size)])
 
 
-def real_features(ctx: FitContext, features: str, epochs: int) -> torch.Tensor:
+def real_features(ctx: FitContext, features: str, epochs: int, cost: HelperCost) -> torch.Tensor:
     """Features of every real sample, ``(n, d)``.
 
     Parameters
@@ -23,23 +23,16 @@ def real_features(ctx: FitContext, features: str, epochs: int) -> torch.Tensor:
         The fit: real data, network factory, random generator.
     features : {"network", "raw"}
         ``"network"``: the embedding of a network (the fit's matching network) trained on the
-        real data for ``epochs`` epochs with the one training loop
-        (:func:`condensekit.evaluation.training.train_network`); ``"raw"``: the normalised
-        inputs, flattened.
+        real data for ``epochs`` epochs by the shared helper routine
+        (:func:`~condensekit.selection.helpers.train_helper`, the evaluator's schedule);
+        ``"raw"``: the normalised inputs, flattened.
     epochs : int
         Training epochs of the ``"network"`` feature extractor.
+    cost : HelperCost
+        Where the feature network's cost is added.
     """
     X = ctx.data.X
     if features == "raw":
         return X.flatten(1)
-    net = ctx.make_network()
-    train_network(
-        net,
-        X,
-        ctx.data.y,
-        epochs=epochs,
-        generator=ctx.generator,
-        verbose=ctx.verbose,
-        desc=f"{ctx.description}: feature network",
-    )
+    net = train_helper(ctx, cost, epochs=epochs, desc="feature network")
     return _embed(net, X)

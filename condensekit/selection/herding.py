@@ -89,11 +89,11 @@ class Herding(SelectionStrategy):
     def score(self, ctx: FitContext) -> torch.Tensor:
         """Greedy order of every class, as scores."""
         data = ctx.data
-        feats = real_features(ctx, self.features, self.epochs)
+        feats = real_features(ctx, self.features, self.epochs, self.helper_cost_)
         scores = torch.zeros(len(data.y), device=feats.device)
         for c in range(data.n_classes):
             rows = torch.nonzero(data.y == c).flatten()
-            order = self.greedy(feats[rows], ctx.ipc)
+            order = self.greedy(feats[rows], int(ctx.budget[c]))
             scores[rows[order]] = torch.arange(
                 len(order), 0, -1, dtype=scores.dtype, device=scores.device
             )

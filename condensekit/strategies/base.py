@@ -104,6 +104,16 @@ class FitContext:
     augment: Any
     verbose: int = 0
     description: str = "condense"
+    #: Samples to keep of every class, ``(n_classes,)`` on the device; every entry is ``ipc``
+    #: unless the user gave per-class budgets (selections only). None: ``ipc`` everywhere.
+    class_budget: torch.Tensor | None = None
+
+    @property
+    def budget(self) -> torch.Tensor:
+        """Samples of every class, ``(n_classes,)``: ``class_budget`` or ``ipc`` everywhere."""
+        if self.class_budget is not None:
+            return self.class_budget
+        return torch.full((self.data.n_classes,), self.ipc, device=self.data.y.device)
 
 
 @dataclass
@@ -129,6 +139,9 @@ class CondensedResult:
         Loss per outer iteration (empty for selections).
     n_iter : int
         Number of outer iterations run.
+    helper_cost : dict or None
+        Helper networks a selection trained: ``{"networks", "epochs", "seconds"}``
+        (selections only; see :class:`condensekit.selection.helpers.HelperCost`).
     """
 
     X: torch.Tensor | None
@@ -139,6 +152,7 @@ class CondensedResult:
     latents: torch.Tensor | None = None
     history: np.ndarray = field(default_factory=lambda: np.zeros(0))
     n_iter: int = 0
+    helper_cost: dict | None = None
 
 
 class Method(BaseEstimator):
