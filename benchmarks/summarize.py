@@ -6,7 +6,8 @@ every entry is comparable; cells of other budgets (probes, reduced runs) stay in
 sections of docs/benchmarks.md. With several seeds an entry is the mean ± std over seeds' means.
 A selection cell's smaller budgets (scored from its ranking, ``_common.ranked_rows``) count as
 cells of their own ipc. A cell marked ``"superseded"`` (with the reason: its method has changed
-since it ran) is kept in its file for the record but left out.
+since it ran) is kept in its file for the record but left out. A ``strategy__`` setting equal to
+the method's current default counts as the default.
 
 Usage::
 
@@ -23,6 +24,7 @@ from pathlib import Path
 from _common import ranked_rows
 
 from condensekit.benchmark import FLIP, budget_settings, markdown_table
+from condensekit.methods import METHODS
 
 ORDER = [
     "random",
@@ -41,6 +43,18 @@ ORDER = [
 ]
 
 
+def _beyond_defaults(method: str, settings: dict) -> dict:
+    """A cell's settings without the cell key and without ``strategy__`` settings that equal
+    the method's current defaults (a cell that named the default order is a default cell)."""
+    defaults = METHODS.get(method)().get_params(deep=False)
+    return {
+        k: v
+        for k, v in settings.items()
+        if k not in ("ipc", "random_state", "device")
+        and not (k.startswith("strategy__") and defaults.get(k[len("strategy__") :], k) == v)
+    }
+
+
 def quick_cells(folder: Path) -> list[dict]:
     """The quick-budget, default-evaluator cells of every results file, one per cell key."""
     found: dict[tuple, dict] = {}
@@ -53,11 +67,7 @@ def quick_cells(folder: Path) -> list[dict]:
                 continue
             if cell.get("eval_epochs") not in (None, 300):  # the protocol's evaluator only
                 continue
-            settings = {
-                k: v
-                for k, v in cell["settings"].items()
-                if k not in ("ipc", "random_state", "device")
-            }
+            settings = _beyond_defaults(method, cell["settings"])
             if settings != budget_settings("quick", method, dataset, ipc):
                 continue
             found[(dataset, ipc, method, cell["seed"])] = {**cell, "source": path.name}

@@ -219,6 +219,19 @@ def test_summary_counts_the_smaller_budgets_of_a_ranking(common, tmp_path, monke
     assert summarize.quick_cells(tmp_path) == []
 
 
+def test_summary_takes_a_cell_that_named_the_default_setting(common, tmp_path):
+    summarize = importlib.import_module("summarize")
+
+    def cell(order):
+        spec = {"dataset": "digits", "method": "el2n", "ipc": 10, "seed": 0, "device": "auto"}
+        spec |= {"settings": {"strategy__order": order}, "n_models": 5}
+        return _fake_run([])(spec)
+
+    (tmp_path / "r.json").write_text(json.dumps({"cells": [cell("middle"), cell("hard")]}))
+    (found,) = summarize.quick_cells(tmp_path)  # middle is the default; hard is a variant
+    assert found["settings"]["strategy__order"] == "middle"
+
+
 def test_selection_settings_from_the_command_line_label_their_cells(common, tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
