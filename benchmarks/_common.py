@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -119,6 +120,43 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def score_protocols(
+    spec: dict, cond: Any, res: Any, X_test: Any, y_test: Any, n_per_class: int | None = None
+) -> dict:
+    """Scores of ``cond`` (its first ``n_per_class`` of every class) under each of
+    ``spec["protocols"]``, by the name asked for; ``res`` is its default evaluation, reused where
+    a protocol trains exactly as the default evaluator does."""
+    from condensekit import CondensedEvaluator
+    from condensekit.evaluation.protocols import resolve_protocol
+
+    out = {}
+    layout = cond.input_layout_
+    channels = layout.internal_shape[0] if layout.is_image else None
+    for name in spec["protocols"]:
+        resolved = resolve_protocol(name, spec["method"], channels)
+        if resolved.augment is None and resolved.epochs == res.epochs:
+            # the same training as the default evaluator's (same seeds, no augmentation,
+            # same epochs): its networks, not trained twice
+            scored = dataclasses.replace(res, protocol=resolved.name, time=0.0)
+        else:
+            scored = CondensedEvaluator(
+                n_models=spec.get("n_models", 5),
+                random_state=spec["seed"],
+                device=spec.get("device", "auto"),
+                protocol=name,
+            ).evaluate(cond, X_test, y_test, n_per_class=n_per_class)
+        out[name] = {
+            "resolved": scored.protocol,
+            "augment": scored.augment,
+            "eval_epochs": scored.epochs,
+            "acc_mean": scored.mean,
+            "acc_std": scored.std,
+            "accuracies": scored.accuracies,
+            "eval_time_s": scored.time,
+        }
+    return out
+
+
 def run_cell(spec: dict) -> dict:
     """Condense and evaluate one cell in this process.
 
@@ -166,8 +204,11 @@ def run_cell(spec: dict) -> dict:
         "peak_rss_mib": peak_rss_mib(),
         "device": cond.device_,
     }
+    if spec.get("protocols"):
+        out["protocols"] = score_protocols(spec, cond, res, X_test, y_test)
     if spec.get("draws"):
         out["draws"] = {}
+        ranked = not cond.method_.learns_samples
         for n in spec["draws"]:
             drawn = evaluator.evaluate(cond, X_test, y_test, n_per_class=n)
             out["draws"][str(n)] = {
@@ -176,34 +217,10 @@ def run_cell(spec: dict) -> dict:
                 "accuracies": drawn.accuracies,
                 "eval_time_s": drawn.time,
             }
-    if spec.get("protocols"):
-        from condensekit.evaluation.protocols import resolve_protocol
-
-        out["protocols"] = {}
-        layout = cond.input_layout_
-        channels = layout.internal_shape[0] if layout.is_image else None
-        for name in spec["protocols"]:
-            resolved = resolve_protocol(name, spec["method"], channels)
-            if resolved.augment is None and resolved.epochs == res.epochs:
-                # the same training as the default evaluator's (same seeds, no augmentation,
-                # same epochs): its networks, not trained twice
-                scored = dataclasses.replace(res, protocol=resolved.name, time=0.0)
-            else:
-                scored = CondensedEvaluator(
-                    n_models=spec.get("n_models", 5),
-                    random_state=spec["seed"],
-                    device=params["device"],
-                    protocol=name,
-                ).evaluate(cond, X_test, y_test)
-            out["protocols"][name] = {
-                "resolved": scored.protocol,
-                "augment": scored.augment,
-                "eval_epochs": scored.epochs,
-                "acc_mean": scored.mean,
-                "acc_std": scored.std,
-                "accuracies": scored.accuracies,
-                "eval_time_s": scored.time,
-            }
+            if ranked and spec.get("protocols"):  # a selection's smaller budget: a set of its own
+                out["draws"][str(n)]["protocols"] = score_protocols(
+                    spec, cond, drawn, X_test, y_test, n_per_class=n
+                )
     if hasattr(cond, "condensed_size_"):
         out["condensed_size"] = cond.condensed_size_
     if getattr(cond, "helper_cost_", None) is not None:
@@ -270,6 +287,8 @@ def same_cell(row: dict, spec: dict, *, any_protocols: bool = False) -> bool:
     ipc, seed, evaluator, extra draw sizes, every setting, and the kind of device it actually
     ran on) and was scored under at least the protocols ``spec`` asks for (with
     ``any_protocols``, whatever they were: the same fit, to be replaced by a rerun)."""
+    from condensekit.methods import METHODS
+
     keys = ("dataset", "method", "ipc", "seed")
     if any(row[k] != spec[k] for k in keys):
         return False
@@ -283,7 +302,17 @@ def same_cell(row: dict, spec: dict, *, any_protocols: bool = False) -> bool:
         return False
     if sorted(row.get("draws", {})) != sorted(str(n) for n in spec.get("draws", [])):
         return False
-    if not any_protocols and not set(spec.get("protocols", [])) <= set(row.get("protocols", {})):
+    wanted_protocols = set(spec.get("protocols", []))
+    if not any_protocols and not wanted_protocols <= set(row.get("protocols", {})):
+        return False
+    if (
+        not any_protocols
+        and not METHODS.get(row["method"]).learns_samples
+        and any(
+            not wanted_protocols <= set(drawn.get("protocols", {}))
+            for drawn in row.get("draws", {}).values()
+        )
+    ):  # a selection's smaller budgets scored under fewer protocols than asked
         return False
     settings = {k: v for k, v in row["settings"].items() if k not in ("ipc", "random_state")}
     wanted = {"device": spec.get("device", "auto"), **spec.get("settings", {})}
@@ -424,7 +453,7 @@ def ranked_rows(rows: list[dict]) -> list[dict]:
             out.append(
                 {
                     **{k: v for k, v in row.items() if k not in ("draws", "protocols")},
-                    **drawn,
+                    **drawn,  # with its own "protocols" where they were scored
                     "ipc": int(n),
                     "ranked_at_ipc": row["ipc"],
                 }

@@ -371,3 +371,28 @@ def test_dcc_curves_label_changed_settings_and_keep_them_apart(common, tmp_path,
     assert calls[1]["settings"]["strategy__outer_warmup"] == 2
     points = json.loads(out.read_text())["summary"]["points"]
     assert [p["method"] for p in points] == ["dcc", "dcc (strategy__outer_warmup=2)"]
+
+
+def test_a_selections_smaller_budget_is_scored_under_every_protocol_asked(common, monkeypatch):
+    from condensekit.evaluation import evaluator, protocols
+
+    real = protocols.resolve_protocol
+
+    def short(name, method, channels):  # the paper protocol's augmentation, 3 epochs
+        if name == "paper":
+            return protocols.Protocol("dc", "dc", 3)
+        return real(name, method, channels)
+
+    monkeypatch.setattr(protocols, "resolve_protocol", short)
+    monkeypatch.setattr(evaluator, "resolve_protocol", short)
+    spec = {"dataset": "digits", "method": "random", "ipc": 2, "seed": 0, "device": "cpu"}
+    spec |= {"settings": {}, "n_models": 1, "draws": [1], "protocols": ["paper"]}
+    row = common.run_cell(spec)
+    drawn = row["draws"]["1"]["protocols"]["paper"]
+    assert (drawn["resolved"], drawn["eval_epochs"], len(drawn["accuracies"])) == ("dc", 3, 1)
+    assert common.same_cell(row, spec)
+    # a row whose smaller budget was scored by the default evaluator only is run again
+    del row["draws"]["1"]["protocols"]
+    assert not common.same_cell(row, spec)
+    ranked = [r for r in common.ranked_rows([row]) if r["ipc"] == 1]
+    assert len(ranked) == 1 and ranked[0]["ranked_at_ipc"] == 2
