@@ -20,17 +20,25 @@ logger = logging.getLogger(__name__)
 ORDERS = ("hard", "easy", "middle")
 
 
+def _by_class_and_score(
+    scores: torch.Tensor, labels: torch.Tensor, n_classes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows sorted by class, then by descending score (ties: the earlier row first), and the
+    rank of each sorted row within its class (0: the highest score)."""
+    by_score = torch.argsort(scores, descending=True, stable=True)
+    order = by_score[torch.argsort(labels[by_score], stable=True)]
+    counts = torch.bincount(labels, minlength=n_classes)
+    starts = torch.cumsum(counts, 0) - counts
+    return order, torch.arange(len(order), device=order.device) - starts[labels[order]]
+
+
 def top_per_class(
     scores: torch.Tensor, labels: torch.Tensor, n_classes: int, k: int | torch.Tensor
 ) -> torch.Tensor:
     """Indices of the ``k`` highest scores of every class, grouped by class, without a Python
     loop over classes. ``k`` is one budget for every class or a tensor of one per class. Ties
     keep the earlier row."""
-    by_score = torch.argsort(scores, descending=True, stable=True)
-    order = by_score[torch.argsort(labels[by_score], stable=True)]
-    counts = torch.bincount(labels, minlength=n_classes)
-    starts = torch.cumsum(counts, 0) - counts
-    rank = torch.arange(len(order), device=order.device) - starts[labels[order]]
+    order, rank = _by_class_and_score(scores, labels, n_classes)
     limit = k.to(order.device)[labels[order]] if isinstance(k, torch.Tensor) else k
     return order[rank < limit]
 
@@ -38,12 +46,9 @@ def top_per_class(
 def rank_in_class(scores: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
     """Rank of every sample within its class by descending score (0: the highest); ties keep
     the earlier row first."""
-    by_score = torch.argsort(scores, descending=True, stable=True)
-    order = by_score[torch.argsort(labels[by_score], stable=True)]
-    counts = torch.bincount(labels, minlength=n_classes)
-    starts = torch.cumsum(counts, 0) - counts
+    order, rank_sorted = _by_class_and_score(scores, labels, n_classes)
     rank = torch.empty_like(order)
-    rank[order] = torch.arange(len(order), device=order.device) - starts[labels[order]]
+    rank[order] = rank_sorted
     return rank
 
 
