@@ -50,13 +50,13 @@ _HELPERS_DOC = """
     helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
         Augmentation of the helpers' training; ``"auto"``: DSA's on images (no flips on
         single-channel ones), none on rows.
-    order : {"hard", "easy", "middle"}, default="middle"
+    order : {"hard", "easy", "middle", "spread"}, default="middle"
         Which samples of every class are kept: the highest scores (the papers' rule for large
-        budgets), the lowest, or a window around the median
-        (:func:`condensekit.selection.order_keys`).
+        budgets), the lowest, a window around the median, or ranks spread evenly from the
+        hardest to the easiest (:func:`condensekit.selection.order_keys`).
     offset : float in [0, 1), default=0.0
         Fraction of every class skipped first from the ``order``'s end (data_diet's window
-        offset with ``order="hard"``); not with ``order="middle"``.
+        offset with ``order="hard"``); only with ``"hard"`` and ``"easy"``.
 """
 
 _ATTRIBUTES_DOC = """

@@ -4,6 +4,7 @@ samples of every class in the order the selector asks for."""
 from __future__ import annotations
 
 import logging
+import time
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -17,7 +18,7 @@ from .helpers import HelperCost
 logger = logging.getLogger(__name__)
 
 #: Orders in which a score-based selection keeps the samples of a class (scores: high = hard).
-ORDERS = ("hard", "easy", "middle")
+ORDERS = ("hard", "easy", "middle", "spread")
 
 
 def _by_class_and_score(
@@ -52,6 +53,29 @@ def rank_in_class(scores: torch.Tensor, labels: torch.Tensor, n_classes: int) ->
     return rank
 
 
+def spread_ranks(n: int) -> np.ndarray:
+    """The ranks ``0 .. n - 1`` in an order whose every prefix spreads evenly over them.
+
+    Rank ``floor(v * n)`` for ``v`` in the base-2 van der Corput sequence ``1/2, 1/4, 3/4, 1/8,
+    5/8, 3/8, 7/8, ...``, repeats dropped: the first is the median rank, the first two the
+    quartiles' neighbours, and so on, ever finer. With ``2**b >= 2n`` points every rank is
+    reached (the points are all multiples of ``1 / 2**b``).
+    """
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    bits = int(np.ceil(np.log2(2 * n)))
+    j = np.arange(1, 2**bits, dtype=np.int64)
+    v = np.zeros(len(j))
+    weight = 0.5
+    while j.any():  # reverse the binary digits of j behind the point
+        v += weight * (j & 1)
+        j >>= 1
+        weight /= 2
+    pos = np.floor(v * n).astype(np.int64)
+    _, first = np.unique(pos, return_index=True)
+    return pos[np.sort(first)]
+
+
 def order_keys(
     scores: torch.Tensor,
     labels: torch.Tensor,
@@ -70,6 +94,9 @@ def order_keys(
     - ``"easy"``: the same from the lowest score up;
     - ``"middle"``: outwards from the median rank ``(n - 1) / 2``, the harder of two equally far
       ranks first, so the first ``k`` form the ``k`` ranks starting at ``floor((n - k) / 2)``.
+    - ``"spread"``: ranks in the order of :func:`spread_ranks`, so the first ``k`` spread evenly
+      from the hardest to the easiest (the median first): a deterministic sample stratified by
+      difficulty, as coverage-centric selection (Zheng et al., ICLR 2023) stratifies.
 
     The first ``k`` kept of every class are then, for every ``k``, what a selection with budget
     ``k`` keeps: a selection fitted once serves every smaller budget.
@@ -80,11 +107,11 @@ def order_keys(
         One score (higher: harder) and one class index per sample.
     n_classes : int
         Number of classes.
-    order : {"hard", "easy", "middle"}, default="hard"
+    order : {"hard", "easy", "middle", "spread"}, default="hard"
         Which samples of each class come first.
     offset : float in [0, 1), default=0.0
         Fraction of every class skipped first, from the hard end (``"hard"``) or the easy end
-        (``"easy"``); must be 0 with ``"middle"``.
+        (``"easy"``); must be 0 with ``"middle"`` and ``"spread"``.
 
     Returns
     -------
@@ -93,10 +120,10 @@ def order_keys(
     """
     if order not in ORDERS:
         raise InvalidParameterError(f"order must be one of {ORDERS}, got {order!r}.")
-    if order == "middle" and offset:
+    if order in ("middle", "spread") and offset:
         raise InvalidParameterError(
-            f"offset applies to order='hard' or 'easy' (a window from one end); order='middle' "
-            f"is centred on the median and takes offset=0, got offset={offset!r}."
+            f"offset applies to order='hard' or 'easy' (a window from one end); "
+            f"order={order!r} takes offset=0, got offset={offset!r}."
         )
     rank = rank_in_class(scores, labels, n_classes)
     n = torch.bincount(labels, minlength=n_classes)[labels]
@@ -105,6 +132,19 @@ def order_keys(
     if order == "middle":
         gap = (2 * rank - (n - 1)).abs()  # twice the distance to the median rank
         distance = 2 * gap + (2 * rank > n - 1).long()  # the harder of a tied pair first
+    elif order == "spread":
+        distance = torch.empty_like(rank)
+        grouped = torch.argsort(labels, stable=True)
+        places: dict[int, torch.Tensor] = {}  # by class size
+        start = 0
+        for size in torch.bincount(labels, minlength=n_classes).tolist():
+            rows = grouped[start : start + size]
+            start += size
+            if size not in places:
+                place = np.empty(size, dtype=np.int64)
+                place[spread_ranks(size)] = np.arange(size)  # place of every rank in the order
+                places[size] = torch.as_tensor(place, device=rank.device)
+            distance[rows] = places[size][rank[rows]]
     else:
         skip = torch.floor(offset * n.double()).long()
         distance = torch.where(rank >= skip, rank - skip, (n - skip) + (skip - 1 - rank))
@@ -169,7 +209,9 @@ class SelectionStrategy(Method):
         """Score, then cut every class to the budget."""
         data = ctx.data
         self.helper_cost_ = HelperCost()
+        start = time.perf_counter()
         scores = self.score(ctx)
+        self.helper_cost_.seconds = time.perf_counter() - start
         rows = top_per_class(self.keep_order(scores, ctx), data.y, data.n_classes, ctx.budget)
         return CondensedResult(
             X=data.X[rows],
@@ -198,17 +240,17 @@ class ScoreSelection(SelectionStrategy):
     def validate(self, prefix: str = "strategy__") -> None:
         """Check every setting, and that ``offset`` comes with a window from one end."""
         super().validate(prefix)
-        if self.order == "middle" and self.offset:
+        if self.order in ("middle", "spread") and self.offset:
             raise InvalidParameterError(
                 f"The {prefix}offset parameter applies to {prefix}order='hard' or 'easy' (a "
-                f"window from one end); order='middle' is centred on the median and takes "
-                f"offset=0. Got offset={self.offset!r}."
+                f"window from one end); order={self.order!r} takes offset=0. Got "
+                f"offset={self.offset!r}."
             )
 
     def keep_order(self, scores: torch.Tensor, ctx: FitContext) -> torch.Tensor:
         """:func:`order_keys` of the scores under ``order`` and ``offset``."""
         counts = ctx.data.counts
-        if self.order != "middle" and self.offset:
+        if self.order in ("hard", "easy") and self.offset:
             wanted = torch.floor(self.offset * counts.double()).long()
             short = wanted > counts - ctx.budget
             if bool(short.any()):

@@ -49,10 +49,11 @@ class EL2N(HelperSettings, ScoreSelection):
     helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
         Augmentation of the helpers' training; ``"auto"`` is DSA's on images (no flips on
         single-channel ones) and none on rows of features.
-    order : {"hard", "easy", "middle"}, default="middle"
+    order : {"hard", "easy", "middle", "spread"}, default="middle"
         Which samples of every class are kept (:func:`~condensekit.selection.base.order_keys`):
         the highest scores (the papers' rule, for budgets of a tenth of the data or more), the
-        lowest, or a window around the median. At condensation budgets (a few samples per
+        lowest, a window around the median, or ranks spread evenly from the hardest to the
+        easiest (the median first). At condensation budgets (a few samples per
         class) the hardest are often mislabelled or atypical and the easiest redundant; the
         median window was the only order at or above random at both ipc 1 and 10 on digits
         (docs/benchmarks.md, "Selection baselines").
@@ -152,7 +153,7 @@ class GraNd(EL2N):
         Learning rate of the helpers' SGD when ``epochs > 0``.
     helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
         Augmentation of the helpers' training when ``epochs > 0``.
-    order : {"hard", "easy", "middle"}, default="middle"
+    order : {"hard", "easy", "middle", "spread"}, default="middle"
         Which samples of every class are kept, as for :class:`EL2N`.
     offset : float in [0, 1), default=0.0
         Fraction of every class skipped first from the ``order``'s end.

@@ -45,7 +45,7 @@ class Forgetting(HelperSettings, ScoreSelection):
         Learning rate of the runs' SGD.
     helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
         Augmentation of the runs (records are taken on the plain samples).
-    order : {"hard", "easy", "middle"}, default="middle"
+    order : {"hard", "easy", "middle", "spread"}, default="middle"
         Which samples of every class are kept, as for :class:`~condensekit.selection.EL2N`.
     offset : float in [0, 1), default=0.0
         Fraction of every class skipped first from the ``order``'s end.

@@ -3,13 +3,13 @@
 Every selection that needs a trained network (EL2N, GraNd, forgetting events, and the feature
 networks of herding and k-center) gets it from :func:`train_helper`, which builds a fresh network
 of the fit's ``model``, trains it with the one training loop
-(:func:`condensekit.evaluation.training.train_network`) and adds the networks, epochs and seconds
-spent to a :class:`HelperCost`. The fitted condenser reports the total as ``helper_cost_``.
+(:func:`condensekit.evaluation.training.train_network`) and counts the networks and epochs in a
+:class:`HelperCost`; the selection's base times the whole scoring. The fitted condenser reports
+the total as ``helper_cost_``.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from numbers import Real
@@ -34,7 +34,9 @@ class HelperCost:
     epochs : int
         Training epochs over the whole real set, summed over networks.
     seconds : float
-        Wall-clock seconds spent training them (scoring not included).
+        Wall-clock seconds of the whole scoring: training the helpers and scoring every sample
+        with them (per-sample gradients for GraNd, features for herding), timed by
+        :meth:`~condensekit.selection.SelectionStrategy.run`.
     """
 
     networks: int = 0
@@ -83,14 +85,14 @@ def train_helper(
     on_epoch_end: Callable[[nn.Module, int], None] | None = None,
     desc: str = "helper network",
 ) -> nn.Module:
-    """A fresh network of the fit's model, trained on the real data; its cost added to ``cost``.
+    """A fresh network of the fit's model, trained on the real data; counted in ``cost``.
 
     Parameters
     ----------
     ctx : FitContext
         The fit: real data, network factory, random generator, verbosity.
     cost : HelperCost
-        Accumulates the networks, epochs and seconds.
+        Counts the networks and epochs.
     epochs : int
         Training epochs; 0 returns the network at initialisation.
     lr : float, default=0.01
@@ -103,7 +105,6 @@ def train_helper(
     desc : str
         Label of the progress bar.
     """
-    start = time.perf_counter()
     net = ctx.make_network()
     if epochs:
         train_network(
@@ -120,5 +121,4 @@ def train_helper(
         )
     cost.networks += 1
     cost.epochs += epochs
-    cost.seconds += time.perf_counter() - start
     return net
