@@ -39,6 +39,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from _common import add_run_arguments, cell_spec, parse_set, ranked_rows, run_cells, write_report
 
@@ -51,6 +53,48 @@ METHODS = ["random", "herding", "kcenter", "el2n", "grand", "forgetting", "dm"]
 def settings_for(budget: str, dataset: str, method: str, ipc: int) -> dict:
     """Condenser keyword arguments of one cell (the package's named budgets)."""
     return budget_settings(budget, method, dataset, ipc)
+
+
+def label_table(rows: list[dict]) -> str:
+    """Markdown table of labelled cells (``el2n_orderspread``...): mean ± std over seeds of each
+    ipc under each protocol scored, with the mean fit seconds (a selection's fit is its helpers'
+    training and scoring; ``helper_cost`` in the JSON splits out networks and epochs).
+    Superseded cells are left out."""
+    import statistics
+
+    scores: dict[tuple, list[float]] = {}
+    seconds: dict[str, list[float]] = {}
+    for row in ranked_rows([r for r in rows if not r.get("superseded")]):
+        key = (row["dataset"], row.get("label", row["method"]))
+        scores.setdefault((*key, row["ipc"], "default"), []).append(100 * row["acc_mean"])
+        for name, scored in row.get("protocols", {}).items():
+            scores.setdefault((*key, row["ipc"], name), []).append(100 * scored["acc_mean"])
+        if "ranked_at_ipc" not in row:
+            seconds.setdefault(key, []).append(row["fit_time_s"])
+    columns = sorted({(k[2], k[3]) for k in scores}, key=lambda c: (c[0], c[1] != "default"))
+    lines = [
+        "| dataset | selection | "
+        + " | ".join(f"ipc {ipc} {protocol}" for ipc, protocol in columns)
+        + " | fit s |",
+        "|---|---|" + "---|" * (len(columns) + 1),
+    ]
+
+    def cell(values: list[float]) -> str:
+        if not values:
+            return "-"
+        if len(values) == 1:
+            return f"{values[0]:.2f} (1 seed)"
+        text = f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+        return text + ("" if len(values) == 3 else f" ({len(values)} seeds)")
+
+    for key in sorted(seconds):
+        entries = [cell(scores.get((*key, ipc, protocol), [])) for ipc, protocol in columns]
+        lines.append(
+            f"| {key[0]} | {key[1]} | "
+            + " | ".join(entries)
+            + f" | {statistics.mean(seconds[key]):.0f} |"
+        )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -72,7 +116,17 @@ def main(argv: list[str] | None = None) -> None:
         help="extra settings of every method, e.g. strategy__offset=0.5; the cells are labelled "
         "with them (el2n_offset0.5)",
     )
+    parser.add_argument(
+        "--report",
+        nargs="+",
+        default=None,
+        help="print the table by label (orders...) of these JSON files, under every protocol",
+    )
     args = parser.parse_args(argv)
+    if args.report:
+        rows = [row for path in args.report for row in json.loads(Path(path).read_text())["cells"]]
+        print(label_table(rows))
+        return
     extra = parse_set(args.set)
     suffix = "".join(f"_{k.removeprefix('strategy__')}{v}" for k, v in extra.items())
 

@@ -396,3 +396,21 @@ def test_a_selections_smaller_budget_is_scored_under_every_protocol_asked(common
     assert not common.same_cell(row, spec)
     ranked = [r for r in common.ranked_rows([row]) if r["ipc"] == 1]
     assert len(ranked) == 1 and ranked[0]["ranked_at_ipc"] == 2
+
+
+def test_selection_report_tables_labels_by_protocol_and_ipc(common, capsys):
+    module = importlib.import_module("bench_selection")
+    rows = []
+    for seed, (small, big) in enumerate([(0.5, 0.9), (0.7, 0.9), (0.6, 0.9)]):
+        row = _fake_run([])(
+            {"dataset": "digits", "method": "el2n", "ipc": 10, "seed": seed, "device": "cpu",
+             "settings": {}, "n_models": 5, "label": "el2n_orderspread"}
+        )  # fmt: skip
+        row |= {"acc_mean": big, "draws": {"1": {"acc_mean": small, "accuracies": [small] * 5}}}
+        row["protocols"] = {"paper": {"acc_mean": big + 0.05}}
+        rows.append(row)
+    rows.append({**rows[0], "label": "old", "superseded": "changed"})
+    text = module.label_table(rows)
+    assert "| ipc 1 default | ipc 10 default | ipc 10 paper |" in text
+    assert "| digits | el2n_orderspread | 60.00 ± 10.00 | 90.00 ± 0.00 | 95.00 ± 0.00 |" in text
+    assert "old" not in text
