@@ -142,7 +142,7 @@ def score_protocols(
             scored = CondensedEvaluator(
                 n_models=spec.get("n_models", 5),
                 random_state=spec["seed"],
-                device=spec.get("device", "auto"),
+                device=cond.device_,  # where the fit ran (a settings override included)
                 protocol=name,
             ).evaluate(cond, X_test, y_test, n_per_class=n_per_class)
         out[name] = {

@@ -71,7 +71,7 @@ def label_table(rows: list[dict]) -> str:
             scores.setdefault((*key, row["ipc"], name), []).append(100 * scored["acc_mean"])
         if "ranked_at_ipc" not in row:
             seconds.setdefault(key, []).append(row["fit_time_s"])
-    columns = sorted({(k[2], k[3]) for k in scores}, key=lambda c: (c[0], c[1] != "default"))
+    columns = sorted({(k[2], k[3]) for k in scores}, key=lambda c: (c[0], c[1] != "default", c[1]))
     lines = [
         "| dataset | selection | "
         + " | ".join(f"ipc {ipc} {protocol}" for ipc, protocol in columns)

@@ -47,11 +47,12 @@ def _beyond_defaults(method: str, settings: dict) -> dict:
     """A cell's settings without the cell key and without ``strategy__`` settings that equal
     the method's current defaults (a cell that named the default order is a default cell)."""
     defaults = METHODS.get(method)().get_params(deep=False)
+    missing = object()
     return {
         k: v
         for k, v in settings.items()
         if k not in ("ipc", "random_state", "device")
-        and not (k.startswith("strategy__") and defaults.get(k[len("strategy__") :], k) == v)
+        and not (k.startswith("strategy__") and defaults.get(k[len("strategy__") :], missing) == v)
     }
 
 
@@ -68,7 +69,7 @@ def quick_cells(folder: Path) -> list[dict]:
             if cell.get("eval_epochs") not in (None, 300):  # the protocol's evaluator only
                 continue
             settings = _beyond_defaults(method, cell["settings"])
-            if settings != budget_settings("quick", method, dataset, ipc):
+            if settings != _beyond_defaults(method, budget_settings("quick", method, dataset, ipc)):
                 continue
             found[(dataset, ipc, method, cell["seed"])] = {**cell, "source": path.name}
     return sorted(found.values(), key=lambda c: (ORDER.index(c["method"]), c["seed"]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from fractions import Fraction
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -76,8 +77,8 @@ class DatasetCondenser(BaseCondenser):
         Samples per class in the condensed set. Methods that start from or keep real samples
         need every class to hold at least ``ipc`` samples. Selections also take per-class
         budgets, as imbalanced-learn samplers do: a float in (0, 1] keeps that fraction of every
-        class (rounded down, at least 1), a dict ``{class label: int}`` names each class's
-        budget.
+        class (rounded down; a class left with none is an error), a dict ``{class label: int}``
+        names each class's budget.
     max_iter : int or None, default=None
         Outer iterations; ``None`` uses the method's paper setting (20,000 for ``"dm"``,
         ``"ddm"`` and ``"generative"``, 1,000 for gradient matching).
@@ -317,7 +318,8 @@ class DatasetCondenser(BaseCondenser):
                 )
             budget = np.array([int(ipc[c]) for c in classes.tolist()])
         else:
-            budget = np.floor(float(ipc) * counts).astype(int)
+            share = Fraction(str(float(ipc)))  # exact: 0.29 of 100 is 29, not 28.999...
+            budget = np.array([int(share * int(n)) for n in counts])
             if (budget < 1).any():
                 c = int(np.argmin(budget))
                 raise InvalidParameterError(
@@ -497,8 +499,9 @@ class DatasetCondenser(BaseCondenser):
         Parameters
         ----------
         n_per_class : int or None, default=None
-            Samples per class; ``None`` uses the fitted ``ipc``. A selection gives at most its
-            fitted ``ipc``.
+            Samples per class; ``None`` uses the fitted ``ipc`` (a selection with per-class
+            budgets: its whole set). A selection gives at most its fitted ``ipc`` (the smallest
+            class's budget).
         random_state : int, RandomState or None, default=None
             Generative only. ``None``: the condensed set's own codes first (``sample(ipc)``
             equals ``transform()``, a smaller ``n_per_class`` gives the first samples of every

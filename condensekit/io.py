@@ -388,8 +388,15 @@ def _problems(arrays: dict[str, np.ndarray], metadata: dict, layout: InputLayout
             or any(type(b) is not int or b < 1 for b in per_class)
         ):
             problems.append(f"ipc_per_class {per_class!r}, a positive int per class expected")
-        elif sum(per_class) != len(X):
-            problems.append(f"{len(X)} samples, not the {sum(per_class)} of ipc_per_class")
+        else:
+            labels = y
+            runs = int(np.count_nonzero(labels[1:] != labels[:-1])) + 1 if len(labels) else 0
+            counts = [int(np.count_nonzero(labels == c)) for c in classes]
+            if counts != per_class or runs != len(classes):
+                problems.append(
+                    f"labels counted {counts} per class in {runs} runs, not ipc_per_class "
+                    f"{per_class} grouped by class"
+                )
     elif type(ipc) is not int or ipc < 1:
         problems.append(f"ipc {ipc!r}, a positive integer expected")
     elif len(X) != ipc * len(classes):

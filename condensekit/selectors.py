@@ -23,8 +23,10 @@ from .strategies.base import Method
 _SHARED = ("ipc", "device", "random_state", "model", "input_shape", "verbose")
 
 _IPC_DOC = """
-    ipc : int, default=10
-        Real samples kept per class; every class must hold at least ``ipc``.
+    ipc : int, float or dict, default=10
+        Real samples kept per class; every class must hold at least ``ipc``. A float in (0, 1]
+        keeps that fraction of every class (rounded down), a dict ``{class label: int}`` gives
+        every class its own budget.
 """
 
 _SHARED_DOC = """
@@ -62,8 +64,10 @@ _HELPERS_DOC = """
 _ATTRIBUTES_DOC = """
     Attributes
     ----------
-    sample_indices_ : numpy.ndarray of shape (n_classes * ipc,)
+    sample_indices_ : numpy.ndarray of shape (sum of ipc_per_class_,)
         Rows of ``X`` that were kept, grouped by class.
+    ipc_per_class_ : numpy.ndarray of shape (n_classes,)
+        Rows kept of every class, in ``classes_`` order.
     scores_ : numpy.ndarray of shape (n_samples,)
         The score of every row of ``X``.
     helper_cost_ : dict

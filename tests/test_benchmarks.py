@@ -230,6 +230,12 @@ def test_summary_takes_a_cell_that_named_the_default_setting(common, tmp_path):
     (tmp_path / "r.json").write_text(json.dumps({"cells": [cell("middle"), cell("hard")]}))
     (found,) = summarize.quick_cells(tmp_path)  # middle is the default; hard is a variant
     assert found["settings"]["strategy__order"] == "middle"
+    # a budget that itself names a default value (dm's batch_real=256 on digits) still matches
+    dm = {"dataset": "digits", "method": "dm", "ipc": 10, "seed": 0, "device": "auto"}
+    dm |= {"settings": summarize.budget_settings("quick", "dm", "digits", 10), "n_models": 5}
+    assert "strategy__batch_real" in dm["settings"]
+    (tmp_path / "r.json").write_text(json.dumps({"cells": [_fake_run([])(dm)]}))
+    assert [c["method"] for c in summarize.quick_cells(tmp_path)] == ["dm"]
 
 
 def test_selection_settings_from_the_command_line_label_their_cells(common, tmp_path, monkeypatch):

@@ -347,3 +347,22 @@ def test_a_saved_selection_records_its_order_and_helper_cost(digits, tmp_path):
     assert meta["strategy"]["offset"] == 0.0 and meta["strategy"]["lr"] == 0.05
     assert meta["helper_cost"] == pytest.approx(cond.helper_cost_)
     assert (meta["helper_cost"]["networks"], meta["helper_cost"]["epochs"]) == (1, 1)
+
+
+def test_a_per_class_file_whose_counts_disagree_with_its_labels_is_refused(digits, tmp_path):
+    import json
+
+    X_train, _, y_train, _ = digits
+    budget = {c: 1 + c % 3 for c in range(10)}
+    path = (
+        DatasetCondenser("random", ipc=budget, random_state=0, verbose=0)
+        .fit(X_train, y_train)
+        .save(tmp_path / "good")
+    )
+    assert load_condensed(path).ipc_per_class == [budget[c] for c in range(10)]
+    with np.load(path, allow_pickle=False) as npz:
+        meta = json.loads(str(npz["metadata"]))
+    meta["ipc_per_class"] = meta["ipc_per_class"][::-1]  # same total, wrong classes
+    _rewrite(path, tmp_path / "swapped.npz", metadata=np.array(json.dumps(meta)))
+    with pytest.raises(CondensedFileError, match="ipc_per_class"):
+        load_condensed(tmp_path / "swapped.npz")

@@ -555,6 +555,10 @@ def test_a_fraction_budget_keeps_that_share_of_every_class_rounded_down(digits):
     whole = DatasetCondenser("random", ipc=1.0, random_state=0, verbose=0).fit(X_train, y_train)
     assert np.bincount(whole.y_syn_).tolist() == counts.tolist()
     assert cond.condensed_size_["pixel_values"] == len(cond.y_syn_) * 64
+    # rounded down exactly: 0.29 of 100 keeps 29, though 0.29 * 100 < 29 in floating point
+    rows = np.random.default_rng(0).normal(size=(200, 4))
+    exact = DatasetCondenser("random", ipc=0.29, random_state=0, verbose=0)
+    assert exact.fit(rows, np.repeat([0, 1], 100)).ipc_per_class_.tolist() == [29, 29]
 
 
 def test_string_labels_take_a_dict_budget_in_their_own_label_space(digits_small):

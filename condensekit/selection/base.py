@@ -40,8 +40,9 @@ def top_per_class(
     loop over classes. ``k`` is one budget for every class or a tensor of one per class. Ties
     keep the earlier row."""
     order, rank = _by_class_and_score(scores, labels, n_classes)
-    limit = k.to(order.device)[labels[order]] if isinstance(k, torch.Tensor) else k
-    return order[rank < limit]
+    if not isinstance(k, Integral):  # one budget per class (tensor, array or list)
+        k = torch.as_tensor(k, device=order.device)[labels[order]]
+    return order[rank < k]
 
 
 def rank_in_class(scores: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
@@ -57,9 +58,10 @@ def spread_ranks(n: int) -> np.ndarray:
     """The ranks ``0 .. n - 1`` in an order whose every prefix spreads evenly over them.
 
     Rank ``floor(v * n)`` for ``v`` in the base-2 van der Corput sequence ``1/2, 1/4, 3/4, 1/8,
-    5/8, 3/8, 7/8, ...``, repeats dropped: the first is the median rank, the first two the
-    quartiles' neighbours, and so on, ever finer. With ``2**b >= 2n`` points every rank is
-    reached (the points are all multiples of ``1 / 2**b``).
+    5/8, 3/8, 7/8, ...``, repeats dropped: the first is rank ``floor(n / 2)`` (for an even
+    ``n`` the easier of the two middle ranks, where ``order="middle"`` starts at the harder),
+    then ranks near the quartiles, then the eighths, and so on, ever finer. With ``2**b >= 2n``
+    points every rank is reached (the points are all multiples of ``1 / 2**b``).
     """
     if n == 0:
         return np.zeros(0, dtype=np.int64)
@@ -120,6 +122,8 @@ def order_keys(
     """
     if order not in ORDERS:
         raise InvalidParameterError(f"order must be one of {ORDERS}, got {order!r}.")
+    if not 0 <= offset < 1:
+        raise InvalidParameterError(f"offset must be in [0, 1), got {offset!r}.")
     if order in ("middle", "spread") and offset:
         raise InvalidParameterError(
             f"offset applies to order='hard' or 'easy' (a window from one end); "

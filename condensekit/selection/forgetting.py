@@ -120,5 +120,6 @@ class Forgetting(HelperSettings, ScoreSelection):
         Mean counts differ by at least ``1 / n_networks``; the fraction wrong, scaled below
         that, only orders samples with equal counts.
         """
-        tied = scores + self._wrong * (0.5 / self.n_networks)
+        wrong = self.__dict__.pop("_wrong")  # from score(); not kept on the fitted method
+        tied = scores + wrong * (0.5 / self.n_networks)
         return super().keep_order(tied, ctx)
