@@ -52,7 +52,7 @@ _HELPERS_DOC = """
     helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
         Augmentation of the helpers' training; ``"auto"``: DSA's on images (no flips on
         single-channel ones), none on rows.
-    order : {"hard", "easy", "middle", "spread"}, default="middle"
+    order : {"hard", "easy", "middle", "spread"}, default="spread"
         Which samples of every class are kept: the highest scores (the papers' rule for large
         budgets), the lowest, a window around the median, or ranks spread evenly from the
         hardest to the easiest (:func:`condensekit.selection.order_keys`).
@@ -283,7 +283,7 @@ class EL2NSelector(BaseSelector):
         epochs: int = 20,
         lr: float = 0.05,
         helper_augment: str | None = "auto",
-        order: str = "middle",
+        order: str = "spread",
         offset: float = 0.0,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
@@ -337,7 +337,7 @@ class GraNdSelector(EL2NSelector):
         epochs: int = 0,
         lr: float = 0.05,
         helper_augment: str | None = "auto",
-        order: str = "middle",
+        order: str = "spread",
         offset: float = 0.0,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,
@@ -392,7 +392,7 @@ class ForgettingSelector(BaseSelector):
         epochs: int = 20,
         lr: float = 0.05,
         helper_augment: str | None = "auto",
-        order: str = "middle",
+        order: str = "spread",
         offset: float = 0.0,
         device: str | torch.device = "auto",
         random_state: int | np.random.RandomState | None = None,

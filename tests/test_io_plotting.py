@@ -343,7 +343,7 @@ def test_a_saved_selection_records_its_order_and_helper_cost(digits, tmp_path):
     meta = load_condensed(cond.save(tmp_path / "c")).metadata
     # the order was left at its default, and still the file says which one ran
     assert "strategy__order" not in meta["params"]
-    assert meta["strategy"]["order"] == cond.method_.order == "middle"
+    assert meta["strategy"]["order"] == cond.method_.order == "spread"
     assert meta["strategy"]["offset"] == 0.0 and meta["strategy"]["lr"] == 0.05
     assert meta["helper_cost"] == pytest.approx(cond.helper_cost_)
     assert (meta["helper_cost"]["networks"], meta["helper_cost"]["epochs"]) == (1, 1)

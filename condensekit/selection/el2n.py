@@ -49,14 +49,14 @@ class EL2N(HelperSettings, ScoreSelection):
     helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
         Augmentation of the helpers' training; ``"auto"`` is DSA's on images (no flips on
         single-channel ones) and none on rows of features.
-    order : {"hard", "easy", "middle", "spread"}, default="middle"
+    order : {"hard", "easy", "middle", "spread"}, default="spread"
         Which samples of every class are kept (:func:`~condensekit.selection.base.order_keys`):
         the highest scores (the papers' rule, for budgets of a tenth of the data or more), the
         lowest, a window around the median, or ranks spread evenly from the hardest to the
         easiest (the median first). At condensation budgets (a few samples per
         class) the hardest are often mislabelled or atypical and the easiest redundant; the
-        median window was the only order at or above random at both ipc 1 and 10 on digits
-        (docs/benchmarks.md, "Selection baselines").
+        spread order kept every score within two points of random at ipc 10 on digits and far
+        above it at ipc 1 (docs/benchmarks.md, "Selection baselines").
     offset : float in [0, 1), default=0.0
         Fraction of every class skipped first from the ``order``'s end (data_diet's offset with
         ``order="hard"``). Where a class has fewer than ``ipc`` samples past its offset, the
@@ -81,7 +81,7 @@ class EL2N(HelperSettings, ScoreSelection):
         epochs: int = 20,
         lr: float = 0.05,
         helper_augment: str | None = "auto",
-        order: str = "middle",
+        order: str = "spread",
         offset: float = 0.0,
     ) -> None:
         self.n_networks = n_networks
@@ -153,7 +153,7 @@ class GraNd(EL2N):
         Learning rate of the helpers' SGD when ``epochs > 0``.
     helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
         Augmentation of the helpers' training when ``epochs > 0``.
-    order : {"hard", "easy", "middle", "spread"}, default="middle"
+    order : {"hard", "easy", "middle", "spread"}, default="spread"
         Which samples of every class are kept, as for :class:`EL2N`.
     offset : float in [0, 1), default=0.0
         Fraction of every class skipped first from the ``order``'s end.
@@ -170,7 +170,7 @@ class GraNd(EL2N):
         epochs: int = 0,
         lr: float = 0.05,
         helper_augment: str | None = "auto",
-        order: str = "middle",
+        order: str = "spread",
         offset: float = 0.0,
     ) -> None:
         super().__init__(

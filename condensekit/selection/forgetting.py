@@ -45,7 +45,7 @@ class Forgetting(HelperSettings, ScoreSelection):
         Learning rate of the runs' SGD.
     helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
         Augmentation of the runs (records are taken on the plain samples).
-    order : {"hard", "easy", "middle", "spread"}, default="middle"
+    order : {"hard", "easy", "middle", "spread"}, default="spread"
         Which samples of every class are kept, as for :class:`~condensekit.selection.EL2N`.
     offset : float in [0, 1), default=0.0
         Fraction of every class skipped first from the ``order``'s end.
@@ -54,11 +54,11 @@ class Forgetting(HelperSettings, ScoreSelection):
     -----
     Never-learned samples (wrong at every record) count ``epochs`` events, as in Toneva et al.,
     where they rank above every learned sample: first under ``order="hard"``, last under
-    ``"easy"``, outside the median window of ``"middle"`` unless most of a class is never
-    learned. Samples with equal counts (most of them: many are never forgotten) are ranked by
-    how often they were wrong over the records, then by row. The paper records correctness every
-    time a sample is presented in a mini-batch; this implementation records all samples once per
-    epoch (one extra forward pass per epoch), which counts the same events at epoch resolution.
+    ``"easy"``, among the hardest ranks of ``"spread"`` (kept once a budget reaches them).
+    Samples with equal counts (most of them: many are never forgotten) are ranked by how often
+    they were wrong over the records, then by row. The paper records correctness every time a
+    sample is presented in a mini-batch; this implementation records all samples once per epoch
+    (one extra forward pass per epoch), which counts the same events at epoch resolution.
     ``scores_`` holds the mean count.
     """
 
@@ -75,7 +75,7 @@ class Forgetting(HelperSettings, ScoreSelection):
         epochs: int = 20,
         lr: float = 0.05,
         helper_augment: str | None = "auto",
-        order: str = "middle",
+        order: str = "spread",
         offset: float = 0.0,
     ) -> None:
         self.n_networks = n_networks
