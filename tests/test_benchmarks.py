@@ -227,9 +227,13 @@ def test_summary_takes_a_cell_that_named_the_default_setting(common, tmp_path):
         spec |= {"settings": {"strategy__order": order}, "n_models": 5}
         return _fake_run([])(spec)
 
-    (tmp_path / "r.json").write_text(json.dumps({"cells": [cell("middle"), cell("hard")]}))
-    (found,) = summarize.quick_cells(tmp_path)  # middle is the default; hard is a variant
-    assert found["settings"]["strategy__order"] == "middle"
+    from condensekit.selection import EL2N
+
+    default = EL2N().order
+    cells = [cell(default), cell("hard" if default != "hard" else "easy")]
+    (tmp_path / "r.json").write_text(json.dumps({"cells": cells}))
+    (found,) = summarize.quick_cells(tmp_path)  # the default order; the other is a variant
+    assert found["settings"]["strategy__order"] == default
     # a budget that itself names a default value (dm's batch_real=256 on digits) still matches
     dm = {"dataset": "digits", "method": "dm", "ipc": 10, "seed": 0, "device": "auto"}
     dm |= {"settings": summarize.budget_settings("quick", "dm", "digits", 10), "n_models": 5}
