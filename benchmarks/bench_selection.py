@@ -56,10 +56,10 @@ def settings_for(budget: str, dataset: str, method: str, ipc: int) -> dict:
 
 
 def label_table(rows: list[dict]) -> str:
-    """Markdown table of labelled cells (``el2n_orderspread``...): mean ± std over seeds of each
-    ipc under each protocol scored, with the mean fit seconds (a selection's fit is its helpers'
-    training and scoring; ``helper_cost`` in the JSON splits out networks and epochs).
-    Superseded cells are left out."""
+    """Markdown table of labelled cells (``el2n_orderspread``...): mean ± std over seeds (the
+    population std, as in the glance table) of each ipc under each protocol scored, with the
+    mean fit seconds (a selection's fit is its helpers' training and scoring; ``helper_cost``
+    in the JSON splits out networks and epochs). Superseded cells are left out."""
     import statistics
 
     scores: dict[tuple, list[float]] = {}
@@ -84,7 +84,7 @@ def label_table(rows: list[dict]) -> str:
             return "-"
         if len(values) == 1:
             return f"{values[0]:.2f} (1 seed)"
-        text = f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
+        text = f"{statistics.mean(values):.2f} ± {statistics.pstdev(values):.2f}"
         return text + ("" if len(values) == 3 else f" ({len(values)} seeds)")
 
     for key in sorted(seconds):

@@ -422,5 +422,5 @@ def test_selection_report_tables_labels_by_protocol_and_ipc(common, capsys):
     rows.append({**rows[0], "label": "old", "superseded": "changed"})
     text = module.label_table(rows)
     assert "| ipc 1 default | ipc 10 default | ipc 10 paper |" in text
-    assert "| digits | el2n_orderspread | 60.00 ± 10.00 | 90.00 ± 0.00 | 95.00 ± 0.00 |" in text
+    assert "| digits | el2n_orderspread | 60.00 ± 8.16 | 90.00 ± 0.00 | 95.00 ± 0.00 |" in text
     assert "old" not in text
