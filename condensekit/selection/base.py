@@ -137,18 +137,12 @@ def order_keys(
         gap = (2 * rank - (n - 1)).abs()  # twice the distance to the median rank
         distance = 2 * gap + (2 * rank > n - 1).long()  # the harder of a tied pair first
     elif order == "spread":
-        distance = torch.empty_like(rank)
-        grouped = torch.argsort(labels, stable=True)
-        places: dict[int, torch.Tensor] = {}  # by class size
-        start = 0
-        for size in torch.bincount(labels, minlength=n_classes).tolist():
-            rows = grouped[start : start + size]
-            start += size
-            if size not in places:
-                place = np.empty(size, dtype=np.int64)
-                place[spread_ranks(size)] = np.arange(size)  # place of every rank in the order
-                places[size] = torch.as_tensor(place, device=rank.device)
-            distance[rows] = places[size][rank[rows]]
+        # one table of places per distinct class size (row: size, column: rank), one gather
+        sizes, size_of = torch.unique(n, return_inverse=True)
+        table = np.zeros((len(sizes), int(sizes.max())), dtype=np.int64)
+        for row, size in enumerate(sizes.tolist()):
+            table[row, spread_ranks(size)] = np.arange(size)  # place of every rank in the order
+        distance = torch.as_tensor(table, device=rank.device)[size_of, rank]
     else:
         skip = torch.floor(offset * n.double()).long()
         distance = torch.where(rank >= skip, rank - skip, (n - skip) + (skip - 1 - rank))
