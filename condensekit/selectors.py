@@ -6,10 +6,25 @@ selector's settings as ordinary constructor parameters, so it has the same contr
 attributes, among them ``sample_indices_`` (the kept rows of ``X``) and ``scores_`` (one score
 per row). ``HerdingSelector(ipc=10, epochs=5)`` and
 ``DatasetCondenser("herding", ipc=10, strategy__epochs=5)`` keep the same rows.
+
+The classes are derived from the registered selection strategies (:func:`make_selector`), so a
+selection's parameters and their documentation are written once, in its strategy.
+
+>>> from sklearn.datasets import load_digits
+>>> from condensekit import HerdingSelector, RandomSelector
+>>> X, y = load_digits(return_X_y=True)
+>>> sel = RandomSelector(ipc=2, random_state=0, verbose=0).fit(X, y)
+>>> sel.sample_indices_.shape, sel.scores_.shape
+((20,), (1797,))
+>>> X_kept, y_kept = HerdingSelector(ipc=1, features="raw", verbose=0).fit_resample(X, y)
+>>> X_kept.shape
+(10, 64)
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Iterator, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -46,21 +61,6 @@ _SHARED_DOC = """
         Helper-network settings as ``model__<name>``.
 """
 
-_HELPERS_DOC = """
-    lr : float, default=0.05
-        Learning rate of the helper networks' SGD (momentum 0.9, x0.1 halfway).
-    helper_augment : {"auto", "dsa", "dc"} or None, default="auto"
-        Augmentation of the helpers' training; ``"auto"``: DSA's on images (no flips on
-        single-channel ones), none on rows.
-    order : {"hard", "easy", "middle", "spread"}, default="spread"
-        Which samples of every class are kept: the highest scores (the papers' rule for large
-        budgets), the lowest, a window around the median, or ranks spread evenly from the
-        hardest to the easiest (:func:`condensekit.selection.order_keys`).
-    offset : float in [0, 1), default=0.0
-        Fraction of every class skipped first from the ``order``'s end (data_diet's window
-        offset with ``order="hard"``); only with ``"hard"`` and ``"easy"``.
-"""
-
 _ATTRIBUTES_DOC = """
     Attributes
     ----------
@@ -77,19 +77,6 @@ _ATTRIBUTES_DOC = """
     classes_, n_features_in_, condensed_size_, device_, seed_, fit_time_ :
         As for :class:`~condensekit.DatasetCondenser`.
 """
-
-
-def _document(cls: type) -> type:
-    """Fill the shared parameter and attribute sections into a selector's docstring."""
-    sections = (
-        ("ipc", _IPC_DOC),
-        ("helpers", _HELPERS_DOC),
-        ("shared", _SHARED_DOC),
-        ("attributes", _ATTRIBUTES_DOC),
-    )
-    for key, text in sections:
-        cls.__doc__ = cls.__doc__.replace(f"    {{{key}}}\n", text.lstrip("\n"))
-    return cls
 
 
 class BaseSelector(DatasetCondenser):
@@ -140,6 +127,10 @@ class BaseSelector(DatasetCondenser):
                 **strategy._parameter_constraints,
             }
 
+    def __reduce__(self) -> tuple:
+        # through the registry: a plugin's derived class is not an attribute of any module
+        return _rebuild, (self.method,), self.__getstate__()
+
     def _build_method(self) -> Method:
         cls = METHODS.get(self.method)
         # strategy__ keywords never get here: "strategy" is not a routed prefix of selectors
@@ -148,285 +139,156 @@ class BaseSelector(DatasetCondenser):
         return strategy
 
 
-@_document
-class RandomSelector(BaseSelector):
-    """Keep ``ipc`` uniformly drawn real samples of every class (``method="random"``).
-
-    Parameters
-    ----------
-    {ipc}
-    {shared}
-
-    {attributes}
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from condensekit import RandomSelector
-    >>> X, y = load_digits(return_X_y=True)
-    >>> sel = RandomSelector(ipc=2, random_state=0, verbose=0).fit(X, y)
-    >>> sel.sample_indices_.shape, sel.scores_.shape
-    ((20,), (1797,))
-    """
-
-    method = "random"
+def _sections(doc: str) -> tuple[str, dict[str, str]]:
+    """A numpydoc docstring split into its opening text and its sections by title."""
+    lines = inspect.cleandoc(doc).splitlines()
+    heads = [
+        i for i in range(len(lines) - 1) if lines[i].strip() and set(lines[i + 1].strip()) == {"-"}
+    ]
+    opening = "\n".join(lines[: heads[0] if heads else len(lines)]).strip()
+    sections = {}
+    for k, i in enumerate(heads):
+        end = heads[k + 1] if k + 1 < len(heads) else len(lines)
+        sections[lines[i].strip()] = "\n".join(lines[i + 2 : end]).strip("\n")
+    return opening, sections
 
 
-@_document
-class HerdingSelector(BaseSelector):
-    """Herding (Welling 2009): per class, greedily keep the sample that keeps the chosen set's
-    mean closest to the class mean (``method="herding"``).
-
-    Parameters
-    ----------
-    {ipc}
-    features : {"network", "raw"}, default="network"
-        Space in which means are compared: the embedding of a network trained briefly on the
-        real data (the evaluator's training loop), or the raw normalised inputs.
-    epochs : int, default=20
-        Training epochs of the ``"network"`` feature extractor.
-    {shared}
-
-    {attributes}
-
-    Notes
-    -----
-    ``scores_`` is ``ipc - t`` for the sample picked at step ``t`` of its class, 0 for the rest.
-
-    Examples
-    --------
-    >>> from sklearn.datasets import load_digits
-    >>> from condensekit import HerdingSelector
-    >>> X, y = load_digits(return_X_y=True)
-    >>> X_kept, y_kept = HerdingSelector(ipc=1, features="raw", verbose=0).fit_resample(X, y)
-    >>> X_kept.shape
-    (10, 64)
-    """
-
-    method = "herding"
-
-    def __init__(
-        self,
-        ipc: int = 10,
-        *,
-        features: str = "network",
-        epochs: int = 20,
-        device: str | torch.device = "auto",
-        random_state: int | np.random.RandomState | None = None,
-        model: str = "auto",
-        input_shape: tuple[int, ...] | None = None,
-        verbose: int = 1,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            ipc,
-            device=device,
-            random_state=random_state,
-            model=model,
-            input_shape=input_shape,
-            verbose=verbose,
-            **kwargs,
-        )
-        self.features = features
-        self.epochs = epochs
+def _indent(text: str) -> str:
+    return "\n".join("    " + line if line.strip() else "" for line in text.splitlines())
 
 
-@_document
-class KCenterSelector(HerdingSelector):
-    """k-center greedy (``method="kcenter"``): per class, first the sample nearest the mean, then
-    always the sample farthest from those already kept.
-
-    Parameters
-    ----------
-    {ipc}
-    features : {"network", "raw"}, default="network"
-        The embedding of a network trained briefly on the real data, or the raw inputs.
-    epochs : int, default=20
-        Training epochs of the ``"network"`` feature extractor.
-    {shared}
-
-    {attributes}
-
-    Notes
-    -----
-    ``scores_`` is ``ipc - t`` for the sample picked at step ``t`` of its class, 0 for the rest.
-    """
-
-    method = "kcenter"
-
-
-@_document
-class EL2NSelector(BaseSelector):
-    """EL2N (Paul et al. 2021): keep the samples of every class with the largest error L2 norm
-    ``||softmax(f(x)) - onehot(y)||``, averaged over briefly trained networks (``method="el2n"``).
-
-    Parameters
-    ----------
-    {ipc}
-    n_networks : int, default=5
-        Helper networks the score is averaged over (Paul et al. average 10).
-    epochs : int, default=20
-        Training epochs of each helper network.
-    {helpers}
-    {shared}
-
-    {attributes}
-    """
-
-    method = "el2n"
-
-    def __init__(
-        self,
-        ipc: int = 10,
-        *,
-        n_networks: int = 5,
-        epochs: int = 20,
-        lr: float = 0.05,
-        helper_augment: str | None = "auto",
-        order: str = "spread",
-        offset: float = 0.0,
-        device: str | torch.device = "auto",
-        random_state: int | np.random.RandomState | None = None,
-        model: str = "auto",
-        input_shape: tuple[int, ...] | None = None,
-        verbose: int = 1,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            ipc,
-            device=device,
-            random_state=random_state,
-            model=model,
-            input_shape=input_shape,
-            verbose=verbose,
-            **kwargs,
-        )
-        self.n_networks = n_networks
-        self.epochs = epochs
-        self.lr = lr
-        self.helper_augment = helper_augment
-        self.order = order
-        self.offset = offset
+def _selector_doc(name: str, strategy: type[Method]) -> str:
+    """The selector's docstring: the strategy's own text and parameters, the shared ones."""
+    opening, sections = _sections(strategy.__doc__ or "")
+    parts = [
+        opening,
+        "",
+        f"The estimator form of ``DatasetCondenser(method={name!r})``: the selection's settings",
+        "are constructor parameters of their own (no ``strategy__`` prefix).",
+        "",
+        "Parameters",
+        "----------",
+        inspect.cleandoc(_IPC_DOC),
+    ]
+    if "Parameters" in sections:
+        parts.append(sections["Parameters"])
+    parts += [inspect.cleandoc(_SHARED_DOC), "", inspect.cleandoc(_ATTRIBUTES_DOC)]
+    for title in ("Notes", "Examples"):
+        if title in sections:
+            parts += ["", title, "-" * len(title), sections[title]]
+    first, _, rest = "\n".join(parts).partition("\n")
+    return f"{first}\n{_indent(rest)}\n"
 
 
-@_document
-class GraNdSelector(EL2NSelector):
-    """GraNd (Paul et al. 2021): keep the samples of every class with the largest norm of the
-    per-sample loss gradient, averaged over networks (``method="grand"``).
-
-    Parameters
-    ----------
-    {ipc}
-    n_networks : int, default=10
-        Networks the score is averaged over (Paul et al.: 10 at initialisation).
-    epochs : int, default=0
-        Training epochs of each network; 0 scores at initialisation (GraNd at init).
-    {helpers}
-    {shared}
-
-    {attributes}
-    """
-
-    method = "grand"
-
-    def __init__(
-        self,
-        ipc: int = 10,
-        *,
-        n_networks: int = 10,
-        epochs: int = 0,
-        lr: float = 0.05,
-        helper_augment: str | None = "auto",
-        order: str = "spread",
-        offset: float = 0.0,
-        device: str | torch.device = "auto",
-        random_state: int | np.random.RandomState | None = None,
-        model: str = "auto",
-        input_shape: tuple[int, ...] | None = None,
-        verbose: int = 1,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            ipc,
-            n_networks=n_networks,
-            epochs=epochs,
-            lr=lr,
-            helper_augment=helper_augment,
-            order=order,
-            offset=offset,
-            device=device,
-            random_state=random_state,
-            model=model,
-            input_shape=input_shape,
-            verbose=verbose,
-            **kwargs,
-        )
+def _class_name(strategy: type[Method]) -> str:
+    """``EL2N`` -> ``EL2NSelector``; ``RandomSelection`` -> ``RandomSelector``."""
+    stem = strategy.__name__.removesuffix("Selection")
+    return f"{stem}Selector"
 
 
-@_document
-class ForgettingSelector(BaseSelector):
-    """Forgetting events (Toneva et al. 2019): keep the samples of every class that are most
-    often learned and then forgotten during training (``method="forgetting"``).
+def _make_init(own: list[inspect.Parameter]):
+    shared = [
+        p
+        for p in inspect.signature(BaseSelector.__init__).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    defaults = {p.name: p.default for p in [*own, *shared]}
 
-    Parameters
-    ----------
-    {ipc}
-    n_networks : int, default=1
-        Training runs the count is averaged over.
-    epochs : int, default=20
-        Training epochs of each run (at least 2); a never-learned sample counts ``epochs``
-        (ranked hardest); equal counts are ranked by how often the sample was wrong.
-    {helpers}
-    {shared}
+    def init(self: BaseSelector, ipc: Any = 10, **kwargs: Any) -> None:
+        self.ipc = ipc
+        for key, default in defaults.items():
+            setattr(self, key, kwargs.pop(key, default))
+        self._store_routed(kwargs)
 
-    {attributes}
-    """
-
-    method = "forgetting"
-
-    def __init__(
-        self,
-        ipc: int = 10,
-        *,
-        n_networks: int = 1,
-        epochs: int = 20,
-        lr: float = 0.05,
-        helper_augment: str | None = "auto",
-        order: str = "spread",
-        offset: float = 0.0,
-        device: str | torch.device = "auto",
-        random_state: int | np.random.RandomState | None = None,
-        model: str = "auto",
-        input_shape: tuple[int, ...] | None = None,
-        verbose: int = 1,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(
-            ipc,
-            device=device,
-            random_state=random_state,
-            model=model,
-            input_shape=input_shape,
-            verbose=verbose,
-            **kwargs,
-        )
-        self.n_networks = n_networks
-        self.epochs = epochs
-        self.lr = lr
-        self.helper_augment = helper_augment
-        self.order = order
-        self.offset = offset
-
-
-#: Selector estimator class of every registered selection name.
-SELECTORS: dict[str, type[BaseSelector]] = {
-    cls.method: cls
-    for cls in (
-        RandomSelector,
-        HerdingSelector,
-        KCenterSelector,
-        EL2NSelector,
-        GraNdSelector,
-        ForgettingSelector,
+    params = inspect.signature(BaseSelector.__init__).parameters
+    init.__signature__ = inspect.Signature(
+        [
+            params["self"],
+            params["ipc"],
+            *(p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own),
+            *shared,
+            params["kwargs"],
+        ]
     )
-}
+    return init
+
+
+def make_selector(name: str) -> type[BaseSelector]:
+    """The estimator class of the registered selection ``name``, derived from its strategy.
+
+    The class takes the strategy's ``__init__`` parameters (same names, defaults and
+    documentation) after ``ipc`` and before the parameters every selector shares. Built once
+    per strategy class and cached; a selection registered later with
+    :func:`~condensekit.register_method` gets its estimator the same way.
+
+    Parameters
+    ----------
+    name : str
+        A registered selection (a method that keeps real rows).
+
+    Returns
+    -------
+    type
+        A :class:`BaseSelector` subclass named after the strategy (``EL2N`` -> ``EL2NSelector``).
+    """
+    strategy = METHODS.get(name)
+    if strategy.learns_samples:
+        raise ValueError(
+            f"{name!r} learns its samples; only selections have a selector estimator "
+            f"(selections: {sorted(SELECTORS)})."
+        )
+    key = (name, strategy)
+    if key not in _CACHE:
+        own = [
+            p
+            for p in inspect.signature(strategy.__init__).parameters.values()
+            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        cls_name = _class_name(strategy)
+        namespace = {
+            "__doc__": _selector_doc(name, strategy),
+            "__init__": _make_init(own),
+            "__module__": __name__,
+            "__qualname__": cls_name,
+            "method": name,
+        }
+        _CACHE[key] = type(cls_name, (BaseSelector,), namespace)
+    return _CACHE[key]
+
+
+_CACHE: dict[tuple[str, type], type[BaseSelector]] = {}
+
+
+def _rebuild(name: str) -> BaseSelector:
+    """Unpickle a selector through the registry (plugins' classes live nowhere else)."""
+    cls = make_selector(name)
+    return cls.__new__(cls)
+
+
+class _Selectors(Mapping):
+    """Selector estimator class of every registered selection, read live from the registry."""
+
+    def __getitem__(self, name: str) -> type[BaseSelector]:
+        if name not in METHODS.names() or METHODS.get(name).learns_samples:
+            raise KeyError(name)
+        return make_selector(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n in METHODS.names() if not METHODS.get(n).learns_samples)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"SELECTORS({', '.join(self)})"
+
+
+#: Selector estimator class of every registered selection name (derived, never written).
+SELECTORS: Mapping[str, type[BaseSelector]] = _Selectors()
+
+RandomSelector = make_selector("random")
+HerdingSelector = make_selector("herding")
+KCenterSelector = make_selector("kcenter")
+EL2NSelector = make_selector("el2n")
+GraNdSelector = make_selector("grand")
+ForgettingSelector = make_selector("forgetting")

@@ -5,12 +5,22 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import check_estimator
 
-from condensekit import SELECTORS, DatasetCondenser, HerdingSelector, RandomSelector
+import condensekit
+from condensekit import (
+    SELECTORS,
+    DatasetCondenser,
+    HerdingSelector,
+    RandomSelector,
+    register_method,
+)
 from condensekit._validation import InvalidParameterError
 from condensekit.methods import METHODS, list_methods
+from condensekit.selection import SelectionStrategy
+from condensekit.selectors import make_selector
 
 from .test_sklearn_integration import SKLEARN_EXPECTED_FAILURES
 
@@ -65,6 +75,61 @@ def test_selector_parameters_are_its_signature_and_survive_clone(name):
     assert type(twin) is cls
     twin.set_params(ipc=2, model__depth=2)
     assert twin.ipc == 2 and twin.get_params()["model__depth"] == 2
+
+
+@pytest.mark.parametrize("name", sorted(CHEAP))
+def test_selector_is_derived_from_its_strategy(name):
+    """Parameters, defaults and their documentation are the strategy's, written once."""
+    cls, strategy = SELECTORS[name], METHODS.get(name)
+    own = {
+        k: p.default
+        for k, p in inspect.signature(strategy).parameters.items()
+        if p.kind is p.POSITIONAL_OR_KEYWORD
+    }
+    derived = inspect.signature(cls).parameters
+    assert list(derived)[: len(own) + 1] == ["ipc", *own]
+    assert {k: derived[k].default for k in own} == own
+    assert cls().get_params(deep=False) == {**cls().get_params(), **own}
+    for key in own:  # every parameter of the strategy documented in the estimator
+        assert f"\n    {key} : " in cls.__doc__
+    assert cls.__doc__.startswith(strategy.__doc__.splitlines()[0])
+    assert cls.__name__.endswith("Selector") and getattr(condensekit, cls.__name__) is cls
+
+
+class EveryOther(SelectionStrategy):
+    """Keep the first rows of every class (a selection written outside the package).
+
+    Parameters
+    ----------
+    start : int, default=0
+        A setting of the plugin's own, to show that its estimator takes it.
+    """
+
+    def __init__(self, start: int = 0) -> None:
+        self.start = start
+
+    def score(self, ctx):
+        return -torch.arange(len(ctx.data.y), dtype=torch.float32, device=ctx.device)
+
+
+def test_a_registered_selection_gets_its_estimator(digits_small, monkeypatch):
+    monkeypatch.setattr(METHODS, "_items", dict(METHODS._items))  # undone after the test
+    register_method("every_other", EveryOther)
+    assert "every_other" in SELECTORS and "every_other" in set(SELECTORS)
+    cls = SELECTORS["every_other"]
+    assert cls.__name__ == "EveryOtherSelector" and cls is make_selector("every_other")
+    assert list(inspect.signature(cls).parameters)[:2] == ["ipc", "start"]
+    assert "start : int, default=0" in cls.__doc__
+    X, y = digits_small
+    sel = cls(ipc=2, start=1, verbose=0).fit(X, y)
+    again = pickle.loads(pickle.dumps(sel))  # found again through the registry
+    assert type(again) is cls and again.start == 1
+    np.testing.assert_array_equal(again.sample_indices_, sel.sample_indices_)
+    assert clone(sel).get_params() == sel.get_params()
+    with pytest.raises(KeyError):
+        SELECTORS["dm"]
+    with pytest.raises(ValueError, match="learns its samples"):
+        make_selector("dm")
 
 
 def test_selector_is_reproducible_and_follows_random_state(digits):
