@@ -1,4 +1,4 @@
-"""Pictures without extra dependencies: an image grid (PNG) and small SVG charts.
+"""Pictures: an image grid (Pillow and ``torchvision.utils.make_grid``) and small SVG charts.
 
 Every function returns an object that notebooks show inline (``_repr_png_`` or
 ``_repr_svg_``) and that ``.save(path)`` writes to disk:
@@ -13,47 +13,25 @@ from __future__ import annotations
 
 import math
 import os
-import struct
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+from io import BytesIO
 from typing import Any
 
 import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+from torchvision.utils import make_grid
 
+from .callbacks import History
 from .data.adapters import InputLayout, as_numeric_array, infer_layout, numpy_dtype
-
-
-def encode_png(image: np.ndarray) -> bytes:
-    """PNG bytes of a ``uint8`` image ``(H, W)`` (grey) or ``(H, W, 3)`` (RGB)."""
-    image = np.ascontiguousarray(image, dtype=np.uint8)
-    if image.ndim == 2:
-        colour = 0
-    elif image.ndim == 3 and image.shape[2] == 3:
-        colour = 2
-    else:
-        raise ValueError(f"a PNG image is (H, W) or (H, W, 3); got shape {image.shape}.")
-    height, width = image.shape[:2]
-    rows = image.reshape(height, -1)
-    raw = np.concatenate([np.zeros((height, 1), np.uint8), rows], axis=1).tobytes()
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw, 6))
-        + chunk(b"IEND", b"")
-    )
+from .io import CondensedSet
 
 
 @dataclass(frozen=True)
 class ImageGrid:
-    """A picture of condensed images, one row per class.
+    """A picture of condensed images, one row per class, its label on the left.
 
     Attributes
     ----------
@@ -66,14 +44,19 @@ class ImageGrid:
     image: np.ndarray
     classes: np.ndarray
 
+    def to_pil(self) -> Image.Image:
+        """The picture as a Pillow image."""
+        return Image.fromarray(self.image)
+
     def to_png(self) -> bytes:
         """The picture as PNG bytes."""
-        return encode_png(self.image)
+        buffer = BytesIO()
+        self.to_pil().save(buffer, format="PNG")
+        return buffer.getvalue()
 
     def save(self, path: str | os.PathLike) -> None:
-        """Write the picture as a PNG file."""
-        with open(path, "wb") as fh:
-            fh.write(self.to_png())
+        """Write the picture; the format follows the file's extension (Pillow's)."""
+        self.to_pil().save(path)
 
     def _repr_png_(self) -> bytes:
         return self.to_png()
@@ -81,7 +64,6 @@ class ImageGrid:
 
 def _grid_source(source: Any, y: Any, input_shape: tuple[int, ...] | None):
     """(X, y, classes, layout, value_range) of a fitted condenser, a CondensedSet or arrays."""
-    from .io import CondensedSet
 
     if isinstance(source, CondensedSet):
         parts = (source.X, source.y, source.classes, source.input_layout, source.value_range)
@@ -126,8 +108,9 @@ def image_grid(
     n_per_class: int | None = None,
     zoom: int | None = None,
     pad: int = 1,
+    labels: bool = True,
 ) -> ImageGrid:
-    """Arrange images in a grid, one row per class.
+    """Arrange images in a grid, one row per class (``torchvision.utils.make_grid``).
 
     Parameters
     ----------
@@ -147,6 +130,8 @@ def image_grid(
         Integer upscaling of every image (default: to about 64 pixels per image side).
     pad : int, default=1
         Grey pixels between images.
+    labels : bool, default=True
+        Write every row's class label in a margin on the left (Pillow's default font).
 
     Returns
     -------
@@ -176,18 +161,34 @@ def image_grid(
     zoom = zoom or max(1, 64 // max(height, width))
     if isinstance(zoom, bool) or not isinstance(zoom, int) or zoom < 1:
         raise ValueError(f"zoom must be a positive int; got {zoom!r}.")
-    cell_h, cell_w = height * zoom, width * zoom
-    grid = np.full(
-        (len(classes) * (cell_h + pad) + pad, cols * (cell_w + pad) + pad, n_channels),
-        _PAD_GREY,
-        np.uint8,
-    )
+    tiles = torch.full((len(classes) * cols, n_channels, height * zoom, width * zoom), _PAD_GREY)
     for i, members in enumerate(rows):
         for j, idx in enumerate(members[:cols]):
-            tile = pixels[idx].transpose(1, 2, 0).repeat(zoom, 0).repeat(zoom, 1)
-            top, left = pad + i * (cell_h + pad), pad + j * (cell_w + pad)
-            grid[top : top + cell_h, left : left + cell_w] = tile
-    return ImageGrid(grid[..., 0] if n_channels == 1 else grid, np.asarray(classes))
+            tile = torch.from_numpy(pixels[idx])
+            tiles[i * cols + j] = tile.repeat_interleave(zoom, 1).repeat_interleave(zoom, 2)
+    grid = make_grid(tiles.to(torch.uint8), nrow=cols, padding=pad, pad_value=_PAD_GREY)
+    image = grid[0].numpy() if n_channels == 1 else grid.permute(1, 2, 0).numpy()
+    if labels:
+        image = _label_rows(image, classes, height * zoom + pad, pad)
+    return ImageGrid(np.ascontiguousarray(image), np.asarray(classes))
+
+
+def _label_rows(image: np.ndarray, classes: np.ndarray, row_height: int, pad: int) -> np.ndarray:
+    """``image`` with a white margin on the left holding every row's class label."""
+    font = ImageFont.load_default()
+    names = [str(c) for c in np.asarray(classes).tolist()]
+    probe = ImageDraw.Draw(Image.new("L", (1, 1)))
+    boxes = [probe.textbbox((0, 0), name, font=font) for name in names]
+    margin = max(b[2] - b[0] for b in boxes) + 6
+    picture = Image.fromarray(image)
+    out = Image.new(picture.mode, (picture.width + margin, picture.height), "white")
+    out.paste(picture, (margin, 0))
+    draw = ImageDraw.Draw(out)
+    for i, (name, box) in enumerate(zip(names, boxes, strict=True)):
+        middle = pad + i * row_height + (row_height - pad) / 2
+        top = middle - (box[3] + box[1]) / 2
+        draw.text((margin - 3 - (box[2] - box[0]) - box[0], top), name, fill="black", font=font)
+    return np.array(out)
 
 
 @dataclass(frozen=True)
@@ -252,8 +253,8 @@ def loss_curve(
 
     Parameters
     ----------
-    history : fitted condenser or array-like of float
-        A condenser's ``history_`` or the values themselves.
+    history : fitted condenser, History or array-like of float
+        A condenser, its ``history_`` (the ``"loss"`` column is drawn) or the values themselves.
     title : str, default="matching loss"
         Title above the chart.
     log_scale : bool or None, default=None
@@ -264,7 +265,10 @@ def loss_curve(
     -------
     SVGFigure
     """
-    values = np.asarray(getattr(history, "history_", history), dtype=float).ravel()
+    history = getattr(history, "history_", history)
+    if isinstance(history, History):
+        history = history["loss"] if history else []
+    values = np.asarray(history, dtype=float).ravel()
     values = values[np.isfinite(values)]
     if values.size == 0:
         raise ValueError("loss_curve needs at least one finite value (selections have none).")

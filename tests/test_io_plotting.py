@@ -17,7 +17,7 @@ from condensekit import (
     load_condensed,
     save_condensed,
 )
-from condensekit.plotting import accuracy_bars, encode_png, image_grid, loss_curve
+from condensekit.plotting import accuracy_bars, image_grid, loss_curve
 
 from .conftest import FAST
 
@@ -236,18 +236,8 @@ def _decode(png: bytes) -> np.ndarray:
     return np.array(Image.open(io.BytesIO(png)))
 
 
-def test_png_encoder_is_read_back_by_pillow():
-    rng = np.random.default_rng(0)
-    grey = rng.integers(0, 256, (7, 5), dtype=np.uint8)
-    rgb = rng.integers(0, 256, (4, 6, 3), dtype=np.uint8)
-    np.testing.assert_array_equal(_decode(encode_png(grey)), grey)
-    np.testing.assert_array_equal(_decode(encode_png(rgb)), rgb)
-    with pytest.raises(ValueError, match="PNG"):
-        encode_png(np.zeros((2, 2, 4), np.uint8))
-
-
 def test_image_grid_has_one_row_per_class_and_clamps(fitted_dm, tmp_path):
-    grid = image_grid(fitted_dm, zoom=1, pad=1)
+    grid = image_grid(fitted_dm, zoom=1, pad=1, labels=False)
     assert grid.image.shape == (10 * 9 + 1, 2 * 9 + 1)
     np.testing.assert_array_equal(grid.classes, np.arange(10))
     # the first image of class 3 sits in row 3, column 0, scaled from the value range 0..16
@@ -259,11 +249,25 @@ def test_image_grid_has_one_row_per_class_and_clamps(fitted_dm, tmp_path):
     assert grid._repr_png_()[:4] == b"\x89PNG"
 
 
+def test_image_grid_labels_every_row_in_a_left_margin(fitted_dm, tmp_path):
+    plain = image_grid(fitted_dm, zoom=4, labels=False).image
+    labelled = image_grid(fitted_dm, zoom=4).image
+    margin = labelled.shape[1] - plain.shape[1]
+    assert labelled.shape[0] == plain.shape[0] and margin > 0
+    np.testing.assert_array_equal(labelled[:, margin:], plain)  # the tiles are untouched
+    row = 4 * 8 + 1
+    for i in range(10):  # text (dark pixels) beside every row, on white
+        strip = labelled[1 + i * row : (i + 1) * row, :margin]
+        assert strip.min() < 100 and strip.max() == 255
+    labels = image_grid(np.zeros((2, 8, 8)), ["cat", "dog"], zoom=2).image
+    assert labels.shape[1] > image_grid(np.zeros((2, 8, 8)), [0, 1], zoom=2).image.shape[1]
+
+
 def test_image_grid_of_arrays_colour_and_errors():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(6, 5, 5, 3)) * 3  # channels-last colour images, outside [0, 1]
     y = np.array([1, 1, 2, 2, 2, 5])
-    grid = image_grid(X, y, value_range=(0.0, 1.0), zoom=2)
+    grid = image_grid(X, y, value_range=(0.0, 1.0), zoom=2, labels=False)
     assert grid.image.shape == (3 * 11 + 1, 3 * 11 + 1, 3)
     inner = grid.image[1:11, 1:11]
     assert set(np.unique(inner)) <= set(range(256)) and inner.min() == 0 and inner.max() == 255
@@ -279,13 +283,15 @@ def test_image_grid_reads_a_fit_on_rows_as_images_with_input_shape(digits, tmp_p
     cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(rows, y_train)
     with pytest.raises(ValueError, match="rows of features"):
         image_grid(cond)
-    grid = image_grid(cond, input_shape=(8, 8), zoom=1)
+    grid = image_grid(cond, input_shape=(8, 8), zoom=1, labels=False)
     assert grid.image.shape == (10 * 9 + 1, 2 * 9 + 1)
     # the same picture as from the images the rows were flattened from
     pictured = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X_train, y_train)
-    np.testing.assert_array_equal(grid.image, image_grid(pictured, zoom=1).image)
+    np.testing.assert_array_equal(grid.image, image_grid(pictured, zoom=1, labels=False).image)
     loaded = load_condensed(cond.save(tmp_path / "rows"))
-    np.testing.assert_array_equal(image_grid(loaded, input_shape=(8, 8), zoom=1).image, grid.image)
+    np.testing.assert_array_equal(
+        image_grid(loaded, input_shape=(8, 8), zoom=1, labels=False).image, grid.image
+    )
     with pytest.raises(ValueError, match="holds 49 values"):
         image_grid(cond, input_shape=(7, 7))
 
