@@ -3,6 +3,7 @@
 >>> from condensekit import DatasetCondenser, CondensedEvaluator
 """
 
+from ._version import __version__
 from .augment import SiameseAugment
 from .condenser import DatasetCondenser
 from .evaluation import CondensedEvaluator, EvaluationResult
@@ -19,8 +20,6 @@ from .selectors import (
     KCenterSelector,
     RandomSelector,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "SELECTORS",

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
+import numpy as np
+
 
 class InvalidParameterError(ValueError, TypeError):
     """A parameter has a value outside its declared constraints.
@@ -139,7 +141,6 @@ BOOLEAN = InstanceOf((bool,), "a bool")
 
 
 def _is_random_state(value: Any) -> bool:
-    import numpy as np
 
     if value is None or isinstance(value, np.random.RandomState):
         return True

@@ -33,6 +33,13 @@ import numpy as np
 
 from ._registry import Registry
 from ._torch_utils import resolve_device
+from ._version import __version__
+from .condenser import DatasetCondenser
+from .data import load_cifar10_subset, load_digits_split, load_mnist
+from .evaluation import CondensedEvaluator
+from .evaluation.protocols import PROTOCOLS, paper_protocol_name
+from .methods import METHODS
+from .plotting import accuracy_bars
 
 logger = logging.getLogger("condensekit")
 
@@ -44,7 +51,6 @@ DATASETS: Registry[Callable[[Any], tuple]] = Registry("dataset")
 
 @DATASETS.register("digits")
 def _digits(data_root: Any = None) -> tuple:
-    from .data import load_digits_split
 
     X_train, X_test, y_train, y_test = load_digits_split(test_size=0.3, random_state=0)
     return X_train, y_train, X_test, y_test
@@ -52,14 +58,12 @@ def _digits(data_root: Any = None) -> tuple:
 
 @DATASETS.register("mnist")
 def _mnist(data_root: Any = None) -> tuple:
-    from .data import load_mnist
 
     return (*load_mnist(data_root, train=True), *load_mnist(data_root, train=False))
 
 
 @DATASETS.register("cifar10")
 def _cifar10(data_root: Any = None) -> tuple:
-    from .data import load_cifar10_subset
 
     return load_cifar10_subset(data_root)[:4]
 
@@ -72,8 +76,8 @@ def load_dataset(name: str, data_root: Any = None) -> tuple:
 #: Horizontal flips are no label-preserving augmentation for digits (DESIGN.md, DSA).
 FLIP = {"digits": False, "mnist": False, "cifar10": True}
 
-_GRADIENT = ("dc", "dsa", "dcc", "dsa_dcc")
-_DISTRIBUTION = ("dm", "ddm", "generative")
+#: Budget families a method may declare (``Method.budget_family``).
+_FAMILIES = ("gradient", "distribution", "selection")
 #: Helper networks of the quick budget's selections on the larger datasets, a few CPU minutes
 #: each: herding and k-center features from 5 epochs of the CIFAR-10 subset (5,085 images, 20
 #: steps of 256 an epoch) and 1 epoch of MNIST (60,000 images, 235 steps); EL2N from 2 networks
@@ -171,23 +175,31 @@ def budget_settings(budget: str, method: str, dataset: str, ipc: int) -> dict[st
     if dataset not in FLIP:
         raise ValueError(f"no budget for dataset {dataset!r}; known: {sorted(FLIP)}.")
     table = BUDGETS[budget]
-    from .methods import METHODS
-
-    if not METHODS.get(method).learns_samples:
+    cls = METHODS.get(method)
+    family = cls.budget_family
+    if family is None:
+        logger.info(
+            "method %r declares no budget family; the %s budget runs it with its own defaults.",
+            method,
+            budget,
+        )
+        return {}
+    if family not in _FAMILIES:
+        raise ValueError(
+            f"method {method!r} declares the budget family {family!r}; known: {list(_FAMILIES)}."
+        )
+    if family == "selection":
         return dict(table["selection"][dataset].get(method, {}))
-    if method in _GRADIENT:
-        settings = dict(table["gradient"].get((dataset, ipc), table["gradient"][dataset]))
-        settings.update(table["gradient_method"].get((dataset, ipc, method), {}))
-        if method in ("dsa", "dsa_dcc"):
-            settings["augment__flip"] = FLIP[dataset]
-        return settings
-    settings = dict(table["distribution"][dataset])
+    families = table[family]
+    settings = dict(families.get((dataset, ipc), families[dataset]))
+    settings.update(table.get(f"{family}_method", {}).get((dataset, ipc, method), {}))
     per_ipc = settings.pop("lr_per_ipc", None)
-    if method == "generative":  # the generator keeps its own (Adam) learning rate
+    if not cls.lr_scales_with_ipc:
         settings.pop("strategy__lr_syn", None)
     elif per_ipc is not None:
         settings["strategy__lr_syn"] = per_ipc * ipc
-    settings["augment__flip"] = FLIP[dataset]
+    if cls.default_augment == "dsa":  # no flips where they change the label (digits)
+        settings["augment__flip"] = FLIP[dataset]
     return settings
 
 
@@ -212,8 +224,6 @@ def resolve_cell_protocols(
     every synthesis method in ``methods`` (its own if there is none), so each method has its
     random baseline under the same protocol.
     """
-    from .evaluation.protocols import PROTOCOLS, paper_protocol_name
-    from .methods import METHODS
 
     out: list[str] = []
     for name in protocols:
@@ -302,10 +312,6 @@ def run_benchmark(
         ``results.md`` and the charts show these cells only, never cells of other settings that
         ``results.json`` also holds.
     """
-    from . import __version__
-    from .condenser import DatasetCondenser
-    from .evaluation import CondensedEvaluator
-    from .methods import METHODS
 
     for m in methods:
         METHODS.get(m)  # unknown names fail before any work
@@ -498,7 +504,6 @@ def markdown_table(rows: list[dict]) -> str:
 def accuracy_chart(rows: list[dict], dataset: str):
     """Bar chart (:class:`~condensekit.plotting.SVGFigure`) of one dataset's cells (labelled
     with their protocol when there are several)."""
-    from .plotting import accuracy_bars
 
     protocols = list(dict.fromkeys(_protocol(r) for r in rows))
     labels, means, stds = [], [], []

@@ -27,6 +27,16 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from ._validation import InvalidParameterError
+from ._version import __version__
+from .benchmark import DATASETS, FLIP, budget_settings, load_dataset, markdown_table, run_benchmark
+from .condenser import DatasetCondenser
+from .evaluation import CondensedEvaluator
+from .evaluation.protocols import PROTOCOLS
+from .io import CondensedFileError, load_condensed
+from .methods import list_methods
+from .plotting import image_grid
+
 _DATA_HELP = (
     "a dataset known to the package (digits, mnist, cifar10) or an .npz file with arrays "
     "X_train, y_train (and X_test, y_test), or X and y"
@@ -66,7 +76,6 @@ def _read_npz(path: str, test: bool) -> tuple[np.ndarray, np.ndarray]:
 
 def _load_data(spec: str, data_root: str | None, test: bool = False):
     """(X, y) of a known dataset name or an .npz path (the train part unless ``test``)."""
-    from .benchmark import DATASETS, load_dataset
 
     if spec in DATASETS:
         X_train, y_train, X_test, y_test = load_dataset(spec, data_root)
@@ -93,8 +102,6 @@ def _parse_settings(items: Sequence[str]) -> dict[str, Any]:
 
 
 def _cmd_condense(args: argparse.Namespace) -> int:
-    from .benchmark import FLIP, budget_settings
-    from .condenser import DatasetCondenser
 
     X, y = _load_data(args.data, args.data_root)
     if args.grid and not args.input_shape and np.ndim(X) == 2:
@@ -131,16 +138,12 @@ def _cmd_condense(args: argparse.Namespace) -> int:
         f"{cond.fit_time_:.1f} s; wrote {written}"
     )
     if args.grid:
-        from .plotting import image_grid
-
         image_grid(cond).save(args.grid)
         print(f"wrote {args.grid}")
     return 0
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import CondensedEvaluator
-    from .io import load_condensed
 
     condensed = load_condensed(args.set_file)
     X_test, y_test = _load_data(args.test, args.data_root, test=True)
@@ -180,8 +183,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from .io import load_condensed
-    from .plotting import image_grid
 
     condensed = load_condensed(args.set_file)
     grid = image_grid(
@@ -193,7 +194,6 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> int:
-    from .benchmark import markdown_table, run_benchmark
 
     rows = run_benchmark(
         args.datasets,
@@ -217,7 +217,6 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
 
 
 def _protocol_names() -> list[str]:
-    from .evaluation.protocols import PROTOCOLS
 
     return ["default", "paper", *PROTOCOLS.names()]
 
@@ -251,8 +250,6 @@ _INPUT_SHAPE_HELP = "read rows of features as images of this shape, H,W or C,H,W
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``condensekit`` command."""
-    from . import __version__
-    from .methods import list_methods
 
     parser = _Parser(
         prog="condensekit",
@@ -411,8 +408,6 @@ def _cmd_doc(kind: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``condensekit`` command; returns the exit status."""
-    from ._validation import InvalidParameterError
-    from .io import CondensedFileError
 
     parser = build_parser()
     args = parser.parse_args(argv)

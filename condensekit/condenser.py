@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from fractions import Fraction
 from numbers import Integral, Real
 from typing import Any, ClassVar
@@ -32,12 +33,14 @@ from ._validation import (
 )
 from .augment import AUGMENTATIONS, build_augment
 from .base import BaseCondenser, PreparedData, prepare_training_data
+from .callbacks import Callback, DivergenceCheck, ProgressBar, data_fingerprint
 from .data.adapters import Normalizer
+from .io import save_condensed
 from .methods import METHODS, list_methods
 from .models import build_model, resolve_model_name
 from .models.generators import count_parameters
 from .selection.base import ranked_head
-from .strategies.base import FitContext, Method, RealData
+from .strategies.base import CondensedResult, FitContext, Method, RealData
 from .strategies.generative import codes_per_class, draw, sample_generator
 
 logger = logging.getLogger("condensekit")
@@ -58,6 +61,23 @@ def _is_fraction(value: Any) -> bool:
 
 def _is_augment(value: Any) -> bool:
     return callable(value) and hasattr(value, "draw")
+
+
+def _is_callback_list(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(isinstance(cb, Callback) for cb in value)
+
+
+@dataclass
+class _FitSetup:
+    """What :meth:`DatasetCondenser._setup` prepares for the method and the fitted attributes."""
+
+    strategy: Method
+    ctx: FitContext
+    prepared: PreparedData
+    normalizer: Normalizer
+    budget: np.ndarray
+    seed: int
+    model_name: str
 
 
 class DatasetCondenser(BaseCondenser):
@@ -104,6 +124,12 @@ class DatasetCondenser(BaseCondenser):
         back flat.
     verbose : int or bool, default=1
         0 is silent; 1 shows a progress bar; messages go to the ``"condensekit"`` logger.
+    callbacks : list of Callback or None, default=None
+        Called by the outer loop of a learned set (:mod:`condensekit.callbacks`): for
+        instance ``EarlyStopping()``, ``Checkpoint(path, every=100)`` (a fit interrupted after
+        a checkpoint resumes from it and gives the set an uninterrupted fit gives) or your own.
+        Called in the order given, after the divergence check and before the progress bar.
+        Selections, which have no outer loop, refuse them.
     **kwargs
         Method settings as ``strategy__<name>`` (``strategy__lr_syn=0.5``,
         ``strategy__batch_real=64``), network settings as ``model__<name>`` and augmentation
@@ -143,8 +169,10 @@ class DatasetCondenser(BaseCondenser):
         Size of the condensed artefact: ``"kind"`` (``"pixels"``, ``"generator"`` or
         ``"selection"``), ``"values"`` (learned or kept numbers), ``"bytes"`` (as float32) and
         ``"pixel_values"`` (numbers in ``ipc`` samples per class, for comparison).
-    history_ : numpy.ndarray
-        Matching loss of every outer iteration (empty for selections).
+    history_ : History
+        One record per outer iteration (empty for selections): ``"iteration"``, ``"loss"``
+        (the mean matching loss of its steps), ``"seconds"`` and whatever the callbacks
+        record; ``history_["loss"]`` is the loss curve as an array.
     n_iter_ : int
         Outer iterations run.
     method_ : Method
@@ -198,6 +226,7 @@ class DatasetCondenser(BaseCondenser):
         "init": [Options(["auto", "real", "noise"])],
         "input_shape": [NONE, Check(_is_shape, "a tuple (H, W) or (C, H, W) of positive ints")],
         "verbose": [BOOLEAN, Interval(Integral, 0, None, closed="left")],
+        "callbacks": [NONE, Check(_is_callback_list, "a list of condensekit.callbacks.Callback")],
     }
 
     def __init__(
@@ -213,6 +242,7 @@ class DatasetCondenser(BaseCondenser):
         init: str = "auto",
         input_shape: tuple[int, ...] | None = None,
         verbose: int = 1,
+        callbacks: list[Callback] | None = None,
         **kwargs: Any,
     ) -> None:
         self.method = method
@@ -225,6 +255,7 @@ class DatasetCondenser(BaseCondenser):
         self.init = init
         self.input_shape = input_shape
         self.verbose = verbose
+        self.callbacks = callbacks
         self._store_routed(kwargs)
 
     def _build_method(self) -> Method:
@@ -242,21 +273,11 @@ class DatasetCondenser(BaseCondenser):
         strategy.validate()
         return strategy
 
-    def _resolve_init(self, strategy: Method) -> str:
-        if not strategy.learns_samples:
-            if self.init not in ("auto", "real"):
-                raise InvalidParameterError(
-                    f"init={self.init!r} has no meaning for the selection method "
-                    f"{self.method!r}, which keeps real samples; use init='auto'."
-                )
-            return "real"
-        return strategy.default_init if self.init == "auto" else self.init
-
     def _resolve_augment(self, strategy: Method, is_image: bool) -> Any:
         spec = self.augment
         settings = self.routed_params("augment")
         if spec == "auto":
-            spec = strategy.default_augment if is_image and strategy.learns_samples else None
+            spec = strategy.default_augment_for(is_image)
             if spec is None:
                 if settings:  # checked against the default augmentation, then left unused
                     build_augment("dsa", **settings)
@@ -267,11 +288,6 @@ class DatasetCondenser(BaseCondenser):
                         sorted(f"augment__{k}" for k in settings),
                     )
                 return None
-        elif spec is not None and not strategy.learns_samples:
-            raise InvalidParameterError(
-                f"augment={self.augment!r} has no effect on the selection method "
-                f"{self.method!r}, which keeps real samples; use augment='auto' or None."
-            )
         elif spec is not None and not is_image:
             raise InvalidParameterError(
                 f"augment={self.augment!r} needs images, but X holds rows of features; pass "
@@ -284,20 +300,13 @@ class DatasetCondenser(BaseCondenser):
 
         An int is the same for every class; a float in (0, 1] is that fraction of each class,
         rounded down; a dict gives every class its own (every class named once). The last two
-        are per-class budgets, which only selections of real samples support.
+        are per-class budgets, which only selections support (``Method.check_settings``).
         """
         counts = np.asarray(prepared.class_counts)
         classes = prepared.classes
         ipc = self.ipc
         if isinstance(ipc, Integral):
             budget = np.full(len(classes), int(ipc))
-        elif strategy.learns_samples:
-            raise InvalidParameterError(
-                f"ipc={ipc!r} asks for per-class budgets, which only the selection methods "
-                f"({', '.join(m for m in list_methods() if not METHODS.get(m).learns_samples)}) "
-                f"support; method {self.method!r} learns the same number of samples for every "
-                "class. Pass an int."
-            )
         elif isinstance(ipc, dict):
             known = set(classes.tolist())
             extra = [k for k in ipc if k not in known]
@@ -348,11 +357,21 @@ class DatasetCondenser(BaseCondenser):
             )
         return budget
 
-    def _fit_state(self, X: Any, y: Any) -> dict[str, Any]:
+    def _loop_callbacks(self, strategy: Method) -> tuple[Callback, ...]:
+        """The outer loop's callbacks: the divergence check, the user's, the progress bar."""
+        user = tuple(self.callbacks or ())
+        bar = (ProgressBar(),) if self.verbose else ()
+        return (DivergenceCheck(), *user, *bar)
+
+    def _setup(self, X: Any, y: Any) -> _FitSetup:
+        """Validate, read the data and build the fit's context: everything before the method."""
         name = type(self).__name__
         self._check_params()
         strategy = self._build_method()
-        init = self._resolve_init(strategy)
+        strategy.check_settings(
+            {k: getattr(self, k) for k in ("method", "ipc", "max_iter", "augment", "callbacks")}
+        )
+        init = strategy.resolve_init(self.init)
         device = resolve_device(self.device, name)
         prepared = prepare_training_data(X, y, self.input_shape, name)
         layout = prepared.layout
@@ -407,23 +426,46 @@ class DatasetCondenser(BaseCondenser):
             augment=augment,
             verbose=int(self.verbose),
             description=f"{self.method} ipc={self.ipc}",
+            callbacks=self._loop_callbacks(strategy),
+            fingerprint=data_fingerprint(
+                data.X,
+                data.y,
+                repr((self.method, budget.tolist(), self.max_iter, seed, init, model_name)),
+                repr((sorted(strategy.get_params().items()), sorted(model_kwargs.items()))),
+                repr(augment),
+            ),
         )
+        return _FitSetup(strategy, ctx, prepared, normalizer, budget, seed, model_name)
+
+    def _fit_state(self, X: Any, y: Any) -> dict[str, Any]:
+        setup = self._setup(X, y)
+        strategy, ctx = setup.strategy, setup.ctx
+        name = type(self).__name__
         logger.info(
             "%s: method=%s ipc=%s classes=%d samples=%d device=%s iterations=%d",
             name,
             self.method,
             self.ipc,
-            n_classes,
-            len(prepared.y),
-            device,
+            ctx.data.n_classes,
+            len(setup.prepared.y),
+            ctx.device,
             ctx.max_iter,
         )
         start = time.perf_counter()
-        with isolated_global_rng(derived_seed(seed, 1), device):
+        strategy.check(ctx)
+        with isolated_global_rng(derived_seed(setup.seed, 1), ctx.device):
+            strategy.prepare(ctx)
             result = strategy.run(ctx)
         fit_time = time.perf_counter() - start
         logger.info("%s: %s finished in %.1f s", name, self.method, fit_time)
+        return self._fitted_attributes(setup, result, fit_time)
 
+    def _fitted_attributes(
+        self, setup: _FitSetup, result: CondensedResult, fit_time: float
+    ) -> dict[str, Any]:
+        """The fitted attributes of a finished fit."""
+        prepared, normalizer, budget = setup.prepared, setup.normalizer, setup.budget
+        layout = prepared.layout
         n_values = int(np.prod(layout.sample_shape))
         state: dict[str, Any] = {
             "value_range_": (float(prepared.X.min()), float(prepared.X.max())),
@@ -431,13 +473,13 @@ class DatasetCondenser(BaseCondenser):
             "n_features_in_": n_values,
             "history_": result.history,
             "n_iter_": result.n_iter,
-            "method_": strategy,
-            "model_name_": model_name,
-            "augment_": augment,
+            "method_": setup.strategy,
+            "model_name_": setup.model_name,
+            "augment_": setup.ctx.augment,
             "normalizer_": normalizer,
             "input_layout_": layout,
-            "device_": str(device),
-            "seed_": seed,
+            "device_": str(setup.ctx.device),
+            "seed_": setup.seed,
             "fit_time_": fit_time,
             "ipc_per_class_": budget,
         }
@@ -483,7 +525,6 @@ class DatasetCondenser(BaseCondenser):
         :func:`condensekit.load_condensed` reads it back without the original data and without
         unpickling anything.
         """
-        from .io import save_condensed
 
         return save_condensed(path, self)
 

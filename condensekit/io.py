@@ -28,8 +28,15 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import torch
+from sklearn.utils.validation import check_is_fitted
 
+from ._torch_utils import seed_from_random_state
+from ._version import __version__
 from .data.adapters import InputLayout, Normalizer
+from .models.generators import GENERATORS, build_generator
+from .selection.base import ranked_head
+from .strategies.generative import sample_generator
 
 #: Written into every file; a file without it is not a condensed set.
 FORMAT = "condensekit.condensed-set"
@@ -133,14 +140,8 @@ class CondensedSet:
         X, y : numpy.ndarray
             Samples in the original layout and value scale, and their labels.
         """
-        import torch
-
-        from ._torch_utils import seed_from_random_state
-        from .strategies.generative import sample_generator
 
         if self.sample_indices is not None:
-            from .selection.base import ranked_head
-
             return ranked_head(self.X, self.y, n_per_class, random_state, self.method)
         if self.generator is None:
             raise AttributeError(
@@ -215,10 +216,6 @@ def save_condensed(path: str | os.PathLike, condenser: Any) -> str:
     str
         The path written (with ``.npz``).
     """
-    import torch
-    from sklearn.utils.validation import check_is_fitted
-
-    from . import __version__
 
     check_is_fitted(condenser)
     layout = condenser.input_layout_
@@ -419,9 +416,6 @@ def _read_generator(path: str, arrays: dict[str, np.ndarray], metadata: dict):
     spec = metadata.get("generator")
     if spec is None:
         return None, None
-    import torch
-
-    from .models.generators import GENERATORS, build_generator
 
     try:
         name = spec["name"]

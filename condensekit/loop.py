@@ -2,59 +2,80 @@
 
 from __future__ import annotations
 
-import logging
-import math
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
-from tqdm.auto import tqdm
 
-from .strategies.base import CondensedResult, FitContext, MatchingStrategy
+from .callbacks import Callback, LoopState
 
-logger = logging.getLogger("condensekit")
-
-#: How often (in outer iterations) the progress bar and the divergence check look at the loss.
-_REPORT_EVERY = 10
+if TYPE_CHECKING:  # the strategies call this loop; it only names their types
+    from .strategies.base import CondensedResult, FitContext, MatchingStrategy
 
 
-def run_outer_loop(strategy: MatchingStrategy, ctx: FitContext) -> CondensedResult:
+def run_outer_loop(
+    strategy: MatchingStrategy, ctx: FitContext, callbacks: Sequence[Callback] = ()
+) -> CondensedResult:
     """Optimise a strategy's synthetic parameters for ``ctx.max_iter`` outer iterations.
 
     Every outer iteration refreshes the matching network, then takes
     ``strategy.steps_per_iteration`` SGD steps on the synthetic parameters, each on the
     strategy's loss and followed by ``strategy.after_step``. The loss of each iteration (the mean
-    over its steps) is kept on the device and copied to the host once at the end.
+    over its steps) is kept on the device and copied to the host once at the end. The
+    ``callbacks`` (:mod:`condensekit.callbacks`) are called before the first iteration, after
+    every iteration and after the last; one of them may stop the loop early or resume it from a
+    checkpoint.
 
     Raises
     ------
     FloatingPointError
-        If the loss stops being finite (the synthetic learning rate is usually too high).
+        If the loss stops being finite (raised by
+        :class:`~condensekit.callbacks.DivergenceCheck`).
     """
     syn = strategy.init_synthetic(ctx)
-    optimizer = strategy.make_optimizer(syn.parameters())
-    net = strategy.make_network(ctx)
-    losses = torch.zeros(ctx.max_iter, device=ctx.device)
-    bar = tqdm(total=ctx.max_iter, desc=ctx.description, disable=not ctx.verbose, leave=False)
-    with bar:
-        for it in range(ctx.max_iter):
-            strategy.refresh_network(net, ctx, it)
-            n_steps = strategy.steps_per_iteration(ctx, it)
-            total = torch.zeros((), device=ctx.device)
-            for step in range(n_steps):
-                loss = strategy.loss(net, syn, ctx, it, step)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                strategy.after_step(net, syn, ctx, it, step)
-                total += loss.detach()
-            losses[it] = total / n_steps
-            bar.update(1)
-            if (it + 1) % _REPORT_EVERY == 0 or it + 1 == ctx.max_iter:
-                value = float(losses[it])
-                if not math.isfinite(value):
-                    raise FloatingPointError(
-                        f"The matching loss became {value} at iteration {it + 1}; lower "
-                        f"strategy__lr_syn (now {strategy.lr_syn})."
-                    )
-                bar.set_postfix(loss=f"{value:.4g}")
-                logger.debug("iteration %d: loss %.6g", it + 1, value)
-    return syn.to_result(history=losses.cpu().numpy(), n_iter=ctx.max_iter)
+    state = LoopState(
+        strategy=strategy,
+        ctx=ctx,
+        syn=syn,
+        optimizer=strategy.make_optimizer(syn.parameters()),
+        net=strategy.make_network(ctx),
+        losses=torch.zeros(ctx.max_iter, device=ctx.device),
+    )
+    for cb in callbacks:
+        cb.on_fit_begin(state)
+    try:
+        for it in range(state.start_iteration, ctx.max_iter):
+            start = time.perf_counter()
+            _iteration(strategy, ctx, state, it)
+            state.iteration = it
+            state.record = {"iteration": it + 1, "seconds": time.perf_counter() - start}
+            state.history.append(state.record)
+            for cb in callbacks:
+                cb.on_iteration_end(state)
+            if state.stop:
+                break
+    finally:
+        for cb in callbacks:
+            cb.on_fit_end(state)
+    n_iter = len(state.history)
+    losses = state.losses[:n_iter].cpu().numpy()
+    for record, loss in zip(state.history, losses, strict=True):
+        record["loss"] = float(loss)
+    return syn.to_result(history=state.history, n_iter=n_iter)
+
+
+def _iteration(strategy: MatchingStrategy, ctx: FitContext, state: LoopState, it: int) -> None:
+    """One outer iteration: refresh the network, then the strategy's synthetic steps."""
+    net, syn, optimizer = state.net, state.syn, state.optimizer
+    strategy.refresh_network(net, ctx, it)
+    n_steps = strategy.steps_per_iteration(ctx, it)
+    total = torch.zeros((), device=ctx.device)
+    for step in range(n_steps):
+        loss = strategy.loss(net, syn, ctx, it, step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        strategy.after_step(net, syn, ctx, it, step)
+        total += loss.detach()
+    state.losses[it] = total / n_steps

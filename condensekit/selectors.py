@@ -92,6 +92,7 @@ class BaseSelector(DatasetCondenser):
     max_iter: ClassVar[None] = None
     augment: ClassVar[str] = "auto"
     init: ClassVar[str] = "auto"
+    callbacks: ClassVar[None] = None
 
     _routed_prefixes: ClassVar[tuple[str, ...]] = ("model",)
     _parameter_constraints: ClassVar[dict] = {

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from condensekit import CondensedEvaluator, DatasetCondenser
-from condensekit.evaluation import accuracy, train_network
 from condensekit.models import build_model
+from condensekit.models.training import accuracy, train_network
 
 QUICK = {"n_models": 2, "epochs": 150, "random_state": 0, "model__width": 16}
 
@@ -133,7 +133,7 @@ def test_bad_evaluation_inputs_name_the_argument(digits):
 
 def test_protocol_settings_and_halfway_decay(monkeypatch):
     # Record the optimiser settings at every step of the one training loop.
-    import condensekit.evaluation.training as training
+    import condensekit.models.training as training
 
     seen = []
 

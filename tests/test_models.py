@@ -105,8 +105,8 @@ def test_condenser_and_evaluator_take_a_torchvision_model(digits_small, method):
     X_syn, y_syn = cond.transform()
     assert X_syn.shape == (10, 8, 8) and np.isfinite(X_syn).all()
     assert y_syn.tolist() == list(range(10))
-    assert cond.history_.shape == (2,) and np.isfinite(cond.history_).all()
-    assert (cond.history_ > 0).all()  # a matching loss was computed through the resnet
+    assert len(cond.history_) == 2 and np.isfinite(cond.history_["loss"]).all()
+    assert (cond.history_["loss"] > 0).all()  # a matching loss was computed through the resnet
     res = CondensedEvaluator(n_models=1, epochs=2, model="resnet18", random_state=0).evaluate(
         cond, X, y
     )

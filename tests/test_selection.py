@@ -115,8 +115,8 @@ def test_el2n_of_a_confident_correct_output_is_near_zero():
 
 
 def test_el2n_of_well_learned_digits_is_small(digits):
-    from condensekit.evaluation.training import train_network
     from condensekit.models import build_model
+    from condensekit.models.training import train_network
     from condensekit.selection import el2n
 
     X_train, _, y_train, _ = digits
@@ -432,8 +432,8 @@ def test_forgetting_selection_contract(digits):
 
 
 def test_training_loop_calls_back_after_every_epoch(digits):
-    from condensekit.evaluation.training import train_network
     from condensekit.models import build_model
+    from condensekit.models.training import train_network
 
     X_train, _, y_train, _ = digits
     X = torch.as_tensor(X_train[:64], dtype=torch.float32)[:, None] / 16

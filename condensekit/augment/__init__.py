@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sklearn.base import clone
+
 from .._registry import Registry
 from .dc import DCAugment
 from .dsa import FAMILIES, AugmentParams, SiameseAugment
@@ -39,8 +41,6 @@ def build_augment(spec: Any, **kwargs: Any) -> SiameseAugment | None:
             )
         aug = cls(**kwargs)
     elif kwargs:
-        from sklearn.base import clone
-
         aug = clone(spec).set_params(**kwargs)
     else:
         aug = spec

@@ -1,6 +1,6 @@
-"""Evaluation protocol: the one training loop and CondensedEvaluator."""
+"""Evaluation protocol: CondensedEvaluator and the papers' protocols (the training loop it uses
+lives beside the models, :mod:`condensekit.models.training`)."""
 
 from .evaluator import CondensedEvaluator, EvaluationResult
-from .training import accuracy, train_network
 
-__all__ = ["CondensedEvaluator", "EvaluationResult", "accuracy", "train_network"]
+__all__ = ["CondensedEvaluator", "EvaluationResult"]

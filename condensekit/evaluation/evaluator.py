@@ -12,6 +12,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._torch_utils import (
@@ -36,8 +37,8 @@ from ..base import BaseCondenser, RoutedParamsMixin, encode_labels
 from ..data.adapters import InputLayout, Normalizer, as_numeric_array, infer_layout, numpy_dtype
 from ..io import CondensedSet
 from ..models import build_model, resolve_model_name
+from ..models.training import accuracy, train_network
 from .protocols import PROTOCOLS, resolve_protocol
-from .training import accuracy, train_network
 
 logger = logging.getLogger("condensekit")
 
@@ -95,8 +96,6 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
             X_test = condensed[:-1].transform(X_test)
         condensed = condensed[-1]
     if isinstance(condensed, BaseCondenser):
-        from sklearn.utils.validation import check_is_fitted
-
         check_is_fitted(condensed)
         X_syn, y_syn = condensed.X_syn_, condensed.y_syn_
         if n_per_class is not None:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._registry import Registry
+from ..methods import METHODS
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,6 @@ def paper_protocol_name(method: str | None) -> str:
     ValueError
         If ``method`` is None (a bare pair of arrays) or not registered.
     """
-    from ..methods import METHODS  # the method registry imports the strategies, not this module
 
     if method is None:
         raise ValueError(

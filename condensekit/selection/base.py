@@ -194,6 +194,31 @@ class SelectionStrategy(Method):
     """
 
     learns_samples: ClassVar[bool] = False
+    budget_family: ClassVar[str | None] = "selection"
+
+    def resolve_init(self, init: str) -> str:
+        """A selection keeps real samples: only ``"auto"`` (or ``"real"``) means anything."""
+        if init not in ("auto", "real"):
+            raise InvalidParameterError(
+                f"init={init!r} has no meaning for a selection ({type(self).__name__}), which "
+                "keeps real samples; use init='auto'."
+            )
+        return "real"
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Refuse an augmentation and callbacks: a selection neither trains pixels nor has
+        an outer loop."""
+        method = settings["method"]
+        if settings.get("augment") not in ("auto", None):
+            raise InvalidParameterError(
+                f"augment={settings['augment']!r} has no effect on the selection method "
+                f"{method!r}, which keeps real samples; use augment='auto' or None."
+            )
+        if settings.get("callbacks"):
+            raise InvalidParameterError(
+                f"callbacks are called by the outer loop of a learned set; the selection "
+                f"method {method!r} has none. Use callbacks=None."
+            )
 
     def score(self, ctx: FitContext) -> torch.Tensor:  # pragma: no cover - abstract
         """One score per real sample; higher is kept first."""

@@ -3,7 +3,7 @@
 Every selection that needs a trained network (EL2N, GraNd, forgetting events, and the feature
 networks of herding and k-center) gets it from :func:`train_helper`, which builds a fresh network
 of the fit's ``model``, trains it with the one training loop
-(:func:`condensekit.evaluation.training.train_network`) and counts the networks and epochs in a
+(:func:`condensekit.models.training.train_network`) and counts the networks and epochs in a
 :class:`HelperCost`; the selection's base times the whole scoring. The fitted condenser reports
 the total as ``helper_cost_``.
 """
@@ -19,7 +19,7 @@ from torch import nn
 
 from .._validation import NONE, Interval, Options
 from ..augment import build_augment
-from ..evaluation.training import train_network
+from ..models.training import train_network
 from ..strategies.base import FitContext
 
 

@@ -3,17 +3,19 @@ two method families (matching strategies and selections) behind one ``run`` inte
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from torch import nn
 
 from .._torch_utils import init_parameters
-from .._validation import validate_params
+from .._validation import InvalidParameterError, validate_params
+from ..callbacks import Callback, History
+from ..loop import run_outer_loop
 
 
 class RealData:
@@ -107,6 +109,10 @@ class FitContext:
     #: Samples to keep of every class, ``(n_classes,)`` on the device; every entry is ``ipc``
     #: unless the user gave per-class budgets (selections only). None: ``ipc`` everywhere.
     class_budget: torch.Tensor | None = None
+    #: Callbacks of the outer loop (:mod:`condensekit.callbacks`), in calling order.
+    callbacks: Sequence[Callback] = ()
+    #: Digest of the fit's settings, seed and data (checkpoints refuse another fit's state).
+    fingerprint: str = ""
 
     @property
     def budget(self) -> torch.Tensor:
@@ -135,7 +141,7 @@ class CondensedResult:
         then None and the condenser draws the set from ``latents``).
     latents : torch.Tensor or None
         The generated set's latent codes, ``(n_classes, ipc, latent_dim)``.
-    history : numpy.ndarray
+    history : History
         Loss per outer iteration (empty for selections).
     n_iter : int
         Number of outer iterations run.
@@ -150,7 +156,7 @@ class CondensedResult:
     scores: torch.Tensor | None = None
     generator: nn.Module | None = None
     latents: torch.Tensor | None = None
-    history: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    history: History = field(default_factory=History)
     n_iter: int = 0
     helper_cost: dict | None = None
 
@@ -176,6 +182,13 @@ class Method(BaseEstimator):
     #: ``CondensedEvaluator(protocol="paper")``.
     #: DC's by default: the DC paper scores its selection baselines as it scores DC.
     paper_protocol: ClassVar[str] = "dc"
+    #: Family of the benchmark runner's named budgets (:data:`condensekit.benchmark.BUDGETS`):
+    #: ``"gradient"``, ``"distribution"`` or ``"selection"``; None: the runner uses the method's
+    #: own defaults (``max_iter=None`` is its ``paper_max_iter``) and says so in its log.
+    budget_family: ClassVar[str | None] = None
+    #: Whether a budget's ``lr_per_ipc`` sets this method's ``lr_syn`` (DM's pixel step shrinks
+    #: as 1/ipc); False for methods that keep their own optimiser's learning rate.
+    lr_scales_with_ipc: ClassVar[bool] = True
 
     def validate(self, prefix: str = "strategy__") -> None:
         """Check the settings against ``_parameter_constraints``."""
@@ -189,6 +202,42 @@ class Method(BaseEstimator):
     def needs_real_samples(self, init: str) -> bool:
         """Whether ``ipc`` real samples of every class are needed (to start from or to keep)."""
         return not self.learns_samples or init == "real"
+
+    def resolve_init(self, init: str) -> str:
+        """The initialisation of a fit given the condenser's ``init`` (``"auto"``: the
+        method's default)."""
+        return self.default_init if init == "auto" else init
+
+    def default_augment_for(self, is_image: bool) -> str | None:
+        """The augmentation ``augment="auto"`` stands for on this data."""
+        return self.default_augment if is_image else None
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Refuse condenser settings this method gives no meaning to (called before the data
+        is read). ``settings``: the condenser's parameters (``method``, ``ipc``, ``augment``,
+        ``callbacks``...).
+
+        A learned set has the same number of samples in every class: per-class budgets (a
+        float or a dict ``ipc``) are refused here; selections accept them.
+        """
+        ipc = settings.get("ipc")
+        if not isinstance(ipc, Integral):
+            raise InvalidParameterError(
+                f"ipc={ipc!r} asks for per-class budgets, which only the selection methods "
+                f"support; method {settings['method']!r} learns the same number of samples for "
+                "every class. Pass an int."
+            )
+
+    def check(self, ctx: FitContext) -> None:
+        """Refuse settings that do not fit this data or budget, before any work is done.
+
+        Called by the condenser once the fit's context is built, before :meth:`prepare` and
+        :meth:`run`; raise :class:`~condensekit._validation.InvalidParameterError` naming the
+        ``strategy__`` setting.
+        """
+
+    def prepare(self, ctx: FitContext) -> None:
+        """One-off work before :meth:`run` (statistics of the real data, say)."""
 
     def run(self, ctx: FitContext) -> CondensedResult:  # pragma: no cover - abstract
         """Produce the condensed set."""
@@ -214,7 +263,7 @@ class SyntheticSet:
         """Current synthetic samples and their labels."""
         return self.X, self.y
 
-    def to_result(self, history: np.ndarray, n_iter: int) -> CondensedResult:
+    def to_result(self, history: History, n_iter: int) -> CondensedResult:
         """The learned set as the method's result."""
         return CondensedResult(X=self.X.detach(), y=self.y, history=history, n_iter=n_iter)
 
@@ -272,9 +321,7 @@ class MatchingStrategy(Method):
 
     def run(self, ctx: FitContext) -> CondensedResult:
         """Run the shared outer loop with this strategy."""
-        from ..loop import run_outer_loop  # the loop module imports this one
-
-        return run_outer_loop(self, ctx)
+        return run_outer_loop(self, ctx, ctx.callbacks)
 
 
 def class_means(features: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:

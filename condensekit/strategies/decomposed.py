@@ -230,15 +230,14 @@ class DecomposedDistributionMatching(DistributionMatching):
         self.diversity_weight = diversity_weight
         self.diversity_k = diversity_k
 
-    def init_synthetic(self, ctx: FitContext):
-        """As DM, after checking that ``diversity_k`` neighbours exist in every class."""
+    def check(self, ctx: FitContext) -> None:
+        """Refuse a ``diversity_k`` larger than the same-class neighbours ``ipc`` gives."""
         k = self.diversity_k
         if k is not None and self.diversity_weight > 0 and ctx.ipc > 1 and k > ctx.ipc - 1:
             raise InvalidParameterError(
                 f"strategy__diversity_k={k} asks for more same-class neighbours than ipc={ctx.ipc} "
                 f"gives (at most {ctx.ipc - 1}); lower it or leave it None (2, or 1 at ipc 2)."
             )
-        return super().init_synthetic(ctx)
 
     def neighbours(self, ipc: int) -> int:
         """Neighbours per synthetic sample in the diversity term."""

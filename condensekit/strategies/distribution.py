@@ -44,6 +44,7 @@ class DistributionMatching(MatchingStrategy):
     paper_max_iter: ClassVar[int] = 20000
     default_augment: ClassVar[str | None] = "dsa"
     paper_protocol: ClassVar[str] = "dsa"
+    budget_family: ClassVar[str | None] = "distribution"
 
     def __init__(
         self, lr_syn: float = 1.0, momentum_syn: float = 0.5, batch_real: int = 256

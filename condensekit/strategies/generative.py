@@ -8,13 +8,13 @@ import logging
 from numbers import Integral, Real
 from typing import ClassVar
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .._torch_utils import derived_seed, make_generator
 from .._validation import BOOLEAN, NONE, Dynamic, Interval, InvalidParameterError, Options
+from ..callbacks import History
 from ..models.generators import GENERATORS, build_generator, resolve_generator_name
 from .base import CondensedResult, FitContext, class_means
 from .distribution import DistributionMatching
@@ -213,7 +213,7 @@ class GeneratorSet:
         z = torch.cat(parts, dim=1)
         return self.net(z.reshape(-1, latent_dim), self.y), self.y
 
-    def to_result(self, history: np.ndarray, n_iter: int) -> CondensedResult:
+    def to_result(self, history: History, n_iter: int) -> CondensedResult:
         """The trained generator and all fitted codes (the set's first) as the result."""
         net = self.net.requires_grad_(False).eval()
         codes = self.codes.detach()
@@ -315,6 +315,7 @@ class GenerativeMatching(DistributionMatching):
         "warmup_iter": [Interval(Integral, 0, None, closed="left")],
     }
     paper_max_iter: ClassVar[int] = 20000
+    lr_scales_with_ipc: ClassVar[bool] = False  # the generator keeps its own (Adam) rate
 
     def __init__(
         self,
@@ -369,6 +370,10 @@ class GenerativeMatching(DistributionMatching):
                 "set's own. Use n_codes >= ipc or None."
             )
         return int(self.n_codes)
+
+    def check(self, ctx: FitContext) -> None:
+        """Refuse ``n_codes`` below ``ipc`` before the generator is built."""
+        self.codes_per_class(ctx)
 
     def init_synthetic(self, ctx: FitContext) -> GeneratorSet:
         """Build the generator and its codes; warm up when ``init="real"``."""

@@ -12,7 +12,7 @@ from torch import nn
 from torch.func import functional_call, grad, vmap
 
 from .._validation import NONE, Interval, Options
-from ..evaluation.training import train_network
+from ..models.training import train_network
 from .base import FitContext, MatchingStrategy, SyntheticSet
 
 #: (outer_loop, inner_loop) of the DC paper's code by ipc (VICO-UoE/DatasetCondensation,
@@ -140,6 +140,7 @@ class GradientMatching(MatchingStrategy):
     }
     paper_max_iter: ClassVar[int] = 1000
     default_augment: ClassVar[str | None] = None
+    budget_family: ClassVar[str | None] = "gradient"
     #: Whether the contrastive loss is used after the warm-up (DCC).
     contrastive: ClassVar[bool] = False
     #: (outer_loop, inner_loop) by ipc when those settings are None.
