@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 from ._torch_utils import (
     derived_seed,
@@ -35,13 +36,11 @@ from .augment import AUGMENTATIONS, build_augment
 from .base import BaseCondenser, PreparedData, prepare_training_data
 from .callbacks import Callback, DivergenceCheck, ProgressBar, data_fingerprint
 from .data.adapters import Normalizer
-from .io import save_condensed
+from .io import CondensedSet, save_condensed
+from .kinds import KINDS
 from .methods import METHODS, list_methods
 from .models import build_model, resolve_model_name
-from .models.generators import count_parameters
-from .selection.base import ranked_head
 from .strategies.base import CondensedResult, FitContext, Method, RealData
-from .strategies.generative import codes_per_class, draw, sample_generator
 
 logger = logging.getLogger("condensekit")
 
@@ -483,39 +482,18 @@ class DatasetCondenser(BaseCondenser):
             "fit_time_": fit_time,
             "ipc_per_class_": budget,
         }
-        if result.generator is not None:
-            generator_net = result.generator.to("cpu")
-            codes = result.latents.detach().to("cpu")
-            z, y_idx = codes_per_class(codes, int(self.ipc), None)  # the set itself
-            result.X, result.y = draw(generator_net, z, y_idx), y_idx
-            state["generator_"] = generator_net
-            state["latent_codes_"] = codes
-            kind, stored = "generator", count_parameters(generator_net)
-        elif result.sample_indices is not None:
-            kind, stored = "selection", int(result.X.shape[0]) * n_values
-        else:
-            kind, stored = "pixels", int(result.X.shape[0]) * n_values
+        kind = KINDS.get(setup.strategy.result_kind)
+        state.update(
+            kind.fitted_attributes(result, prepared.X_source, layout, normalizer, setup.ctx.ipc)
+        )
         state["y_syn_"] = prepared.classes[result.y.cpu().numpy()]
+        stored = kind.stored_values(state, n_values)
         state["condensed_size_"] = {
-            "kind": kind,
+            "kind": kind.name,
             "values": stored,
             "bytes": 4 * stored,
             "pixel_values": int(budget.sum()) * n_values,
         }
-        if result.sample_indices is not None:
-            rows = result.sample_indices.cpu().numpy()
-            source = prepared.X_source
-            kept = (
-                source[torch.as_tensor(rows)] if isinstance(source, torch.Tensor) else source[rows]
-            )
-            state["sample_indices_"] = rows
-            state["scores_"] = result.scores.cpu().numpy()
-            state["helper_cost_"] = result.helper_cost
-            state["X_syn_"] = np.asarray(
-                kept.cpu().numpy() if isinstance(kept, torch.Tensor) else kept
-            )
-        else:
-            state["X_syn_"] = layout.to_user(normalizer.denormalize(result.X))
         return state
 
     def save(self, path: Any) -> str:
@@ -528,7 +506,11 @@ class DatasetCondenser(BaseCondenser):
 
         return save_condensed(path, self)
 
-    @available_if(lambda self: hasattr(self, "generator_") or hasattr(self, "sample_indices_"))
+    @available_if(
+        lambda self: (
+            hasattr(self, "condensed_size_") and KINDS.get(self.condensed_size_["kind"]).can_sample
+        )
+    )
     def sample(
         self,
         n_per_class: int | None = None,
@@ -575,20 +557,34 @@ class DatasetCondenser(BaseCondenser):
         cost of the ``ipc``-per-class set; measured in docs/benchmarks.md).
         """
         # None is the fitted ipc, not self.ipc, which set_params may change
-        fitted_ipc = len(self.y_syn_) // len(self.classes_)  # uniform for a generator
-        if hasattr(self, "sample_indices_"):
-            return ranked_head(self.X_syn_, self.y_syn_, n_per_class, random_state, self.method)
-        seed = None if random_state is None else seed_from_random_state(random_state)
-        X_norm, y_idx = sample_generator(
-            self.generator_,
-            self.latent_codes_,
-            n_per_class,
-            fitted_ipc,
-            seed,
-            self.extra_codes_seed_,
+        kind = KINDS.get(self.condensed_size_["kind"])
+        return kind.sample(self.to_condensed_set(), n_per_class, random_state)
+
+    def to_condensed_set(self) -> CondensedSet:
+        """The fitted set as a :class:`~condensekit.CondensedSet`, what :func:`load_condensed`
+        gives for a saved one (without the file's full metadata); shares the fitted arrays."""
+        check_is_fitted(self)
+        budget = np.asarray(self.ipc_per_class_)
+        method = (getattr(self, "_fit_params", None) or {}).get("method", self.method)
+        metadata: dict[str, Any] = {
+            "method": method,
+            "ipc": int(budget[0]) if (budget == budget[0]).all() else None,
+            "ipc_per_class": [int(b) for b in budget],
+            "value_range": list(self.value_range_),
+        }
+        if hasattr(self, "generator_"):
+            metadata["generator"] = {"extra_codes_seed": int(self.extra_codes_seed_)}
+        return CondensedSet(
+            X=self.X_syn_,
+            y=self.y_syn_,
+            classes=self.classes_,
+            normalizer=self.normalizer_,
+            input_layout=self.input_layout_,
+            metadata=metadata,
+            sample_indices=getattr(self, "sample_indices_", None),
+            generator=getattr(self, "generator_", None),
+            latent_codes=getattr(self, "latent_codes_", None),
         )
-        X = self.input_layout_.to_user(self.normalizer_.denormalize(X_norm))
-        return X, self.classes_[y_idx.numpy()]
 
     @property
     def extra_codes_seed_(self) -> int:

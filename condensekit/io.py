@@ -31,12 +31,9 @@ import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
 
-from ._torch_utils import seed_from_random_state
 from ._version import __version__
 from .data.adapters import InputLayout, Normalizer
-from .models.generators import GENERATORS, build_generator
-from .selection.base import ranked_head
-from .strategies.generative import sample_generator
+from .kinds import KINDS
 
 #: Written into every file; a file without it is not a condensed set.
 FORMAT = "condensekit.condensed-set"
@@ -45,7 +42,6 @@ FORMAT_VERSION = 1
 
 _REQUIRED = ("metadata", "X", "y", "classes", "normalizer_mean", "normalizer_std")
 #: Prefix of the arrays that hold a generator's weights (``generator/<parameter name>``).
-_WEIGHT = "generator/"
 
 
 class CondensedFileError(ValueError):
@@ -141,24 +137,15 @@ class CondensedSet:
             Samples in the original layout and value scale, and their labels.
         """
 
-        if self.sample_indices is not None:
-            return ranked_head(self.X, self.y, n_per_class, random_state, self.method)
-        if self.generator is None:
-            raise AttributeError(
-                f"This set was made by method={self.method!r}; only a generative set or a "
-                "selection can sample."
-            )
-        seed = None if random_state is None else seed_from_random_state(random_state)
-        X_norm, y_idx = sample_generator(
-            self.generator,
-            torch.from_numpy(self.latent_codes),
-            n_per_class,
-            self.ipc,
-            seed,
-            int(self.metadata["generator"]["extra_codes_seed"]),
-        )
-        X = self.input_layout.to_user(self.normalizer.denormalize(X_norm))
-        return X, self.classes[y_idx.numpy()]
+        return KINDS.get(self.kind).sample(self, n_per_class, random_state)
+
+    @property
+    def kind(self) -> str:
+        """What the set is (:data:`condensekit.kinds.KINDS`): ``"generator"``,
+        ``"selection"`` or ``"pixels"``."""
+        if self.generator is not None:
+            return "generator"
+        return "selection" if self.sample_indices is not None else "pixels"
 
 
 def _jsonable(value: Any) -> Any:
@@ -261,19 +248,8 @@ def save_condensed(path: str | os.PathLike, condenser: Any) -> str:
         "normalizer_mean": np.asarray(condenser.normalizer_.mean, dtype=np.float32),
         "normalizer_std": np.asarray(condenser.normalizer_.std, dtype=np.float32),
     }
-    if getattr(condenser, "sample_indices_", None) is not None:
-        arrays["sample_indices"] = np.asarray(condenser.sample_indices_, dtype=np.int64)
-    net = getattr(condenser, "generator_", None)
-    if net is not None:  # the generator itself: its build spec, weights and the set's codes
-        metadata["generator"] = {
-            **_jsonable(net.build_spec),
-            "extra_codes_seed": int(condenser.extra_codes_seed_),
-            "weights": sorted(net.state_dict()),
-        }
-        arrays["metadata"] = np.array(json.dumps(metadata))
-        arrays["latent_codes"] = condenser.latent_codes_.detach().cpu().numpy()
-        for name, tensor in net.state_dict().items():
-            arrays[_WEIGHT + name] = tensor.detach().cpu().numpy()
+    KINDS.get(condenser.condensed_size_["kind"]).write(condenser, metadata, arrays)
+    arrays["metadata"] = np.array(json.dumps(_jsonable(metadata)))
     if arrays["X"].dtype.kind not in "biuf":
         raise ValueError(f"X_syn_ of dtype {arrays['X'].dtype} cannot be stored.")
     path = os.fspath(path)
@@ -410,55 +386,6 @@ def _problems(arrays: dict[str, np.ndarray], metadata: dict, layout: InputLayout
     return problems
 
 
-def _read_generator(path: str, arrays: dict[str, np.ndarray], metadata: dict):
-    """The saved generator (rebuilt from the registry, weights loaded) and the set's codes, or
-    ``(None, None)`` for a set without one; CondensedFileError when they do not fit together."""
-    spec = metadata.get("generator")
-    if spec is None:
-        return None, None
-
-    try:
-        name = spec["name"]
-        if name not in GENERATORS:
-            raise ValueError(
-                f"the generator {name!r} is not registered here (known: {GENERATORS.names()})"
-            )
-        net = build_generator(
-            name,
-            tuple(int(v) for v in spec["out_shape"]),
-            int(spec["n_classes"]),
-            generator=torch.Generator(),
-            **dict(spec["kwargs"]),
-        )
-        state = net.state_dict()
-        if sorted(spec["weights"]) != sorted(state):
-            raise ValueError("its weight names do not match the generator's")
-        for key, value in state.items():
-            stored = arrays[_WEIGHT + key]
-            if stored.shape != tuple(value.shape) or stored.dtype.kind != "f":
-                raise ValueError(
-                    f"weight {key!r} is {stored.dtype} of shape {stored.shape}; floats of "
-                    f"shape {tuple(value.shape)} expected"
-                )
-            state[key] = torch.from_numpy(np.ascontiguousarray(stored, dtype=np.float32))
-        net.load_state_dict(state)
-        codes = np.ascontiguousarray(arrays["latent_codes"], dtype=np.float32)
-        n_classes, ipc = int(spec["n_classes"]), int(metadata["ipc"])
-        if (
-            codes.ndim != 3
-            or codes.shape[::2] != (n_classes, net.latent_dim)
-            or codes.shape[1] < ipc
-        ):
-            raise ValueError(
-                f"latent codes of shape {codes.shape}, ({n_classes}, >= {ipc}, {net.latent_dim}) "
-                "expected"
-            )
-        int(spec["extra_codes_seed"])
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise CondensedFileError(f"{path!r} has an unusable generator: {exc}") from None
-    return net.requires_grad_(False).eval(), codes
-
-
 def load_condensed(path: str | os.PathLike) -> CondensedSet:
     """Read a condensed set written by :func:`save_condensed` (no pickle, no code run).
 
@@ -493,7 +420,13 @@ def load_condensed(path: str | os.PathLike) -> CondensedSet:
     problems = _problems(arrays, metadata, layout)
     if problems:
         raise CondensedFileError(f"{path!r} is inconsistent: " + "; ".join(problems) + ".")
-    generator, codes = _read_generator(path, arrays, metadata)
+    kind = "generator" if "generator" in metadata else "selection"
+    if kind == "selection" and arrays.get("sample_indices") is None:
+        kind = "pixels"
+    try:
+        fields = KINDS.get(kind).read(arrays, metadata)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise CondensedFileError(f"{path!r} has an unusable {kind}: {exc}") from None
     return CondensedSet(
         X=arrays["X"],
         y=arrays["y"],
@@ -501,7 +434,5 @@ def load_condensed(path: str | os.PathLike) -> CondensedSet:
         normalizer=Normalizer(arrays["normalizer_mean"], arrays["normalizer_std"]),
         input_layout=layout,
         metadata=metadata,
-        sample_indices=arrays.get("sample_indices"),
-        generator=generator,
-        latent_codes=codes,
+        **fields,
     )

@@ -65,16 +65,10 @@ class ImageGrid:
 def _grid_source(source: Any, y: Any, input_shape: tuple[int, ...] | None):
     """(X, y, classes, layout, value_range) of a fitted condenser, a CondensedSet or arrays."""
 
+    if hasattr(source, "to_condensed_set"):  # a fitted condenser
+        source = source.to_condensed_set()
     if isinstance(source, CondensedSet):
         parts = (source.X, source.y, source.classes, source.input_layout, source.value_range)
-    elif hasattr(source, "X_syn_") and hasattr(source, "input_layout_"):
-        parts = (
-            source.X_syn_,
-            source.y_syn_,
-            source.classes_,
-            source.input_layout_,
-            getattr(source, "value_range_", None),
-        )
     else:
         parts = None
     if parts is not None:

@@ -17,6 +17,7 @@ from condensekit import (
     load_condensed,
     save_condensed,
 )
+from condensekit.kinds import KINDS
 from condensekit.plotting import accuracy_bars, image_grid, loss_curve
 
 from .conftest import FAST
@@ -372,3 +373,36 @@ def test_a_per_class_file_whose_counts_disagree_with_its_labels_is_refused(digit
     _rewrite(path, tmp_path / "swapped.npz", metadata=np.array(json.dumps(meta)))
     with pytest.raises(CondensedFileError, match="ipc_per_class"):
         load_condensed(tmp_path / "swapped.npz")
+
+
+@pytest.mark.parametrize(
+    ("method", "settings", "kind"),
+    [
+        ("dm", {"max_iter": 2}, "pixels"),
+        ("herding", {"strategy__features": "raw"}, "selection"),
+        (
+            "generative",
+            {"max_iter": 2, "strategy__warmup_iter": 1, "strategy__width": 16},
+            "generator",
+        ),
+    ],
+)
+def test_a_fitted_set_and_its_saved_file_are_the_same_kind(
+    digits_small, tmp_path, method, settings, kind
+):
+    """The condenser, its file and the evaluator ask the set's kind (condensekit.kinds)."""
+    X, y = digits_small
+    cond = DatasetCondenser(method, ipc=2, random_state=0, verbose=0, **settings).fit(X, y)
+    live = cond.to_condensed_set()
+    saved = load_condensed(cond.save(tmp_path / method))
+    assert cond.condensed_size_["kind"] == live.kind == saved.kind == kind
+    np.testing.assert_array_equal(live.X, saved.X)
+    can_sample = KINDS.get(kind).can_sample
+    assert hasattr(cond, "sample") == can_sample
+    if can_sample:
+        for n in (1, 2):
+            np.testing.assert_array_equal(live.sample(n)[0], saved.sample(n)[0])
+            np.testing.assert_array_equal(cond.sample(n)[0], saved.sample(n)[0])
+    else:
+        with pytest.raises(AttributeError, match="only a generative set or a selection"):
+            saved.sample(1)

@@ -36,6 +36,7 @@ from ..augment import AUGMENTATIONS, build_augment
 from ..base import BaseCondenser, RoutedParamsMixin, encode_labels
 from ..data.adapters import InputLayout, Normalizer, as_numeric_array, infer_layout, numpy_dtype
 from ..io import CondensedSet
+from ..kinds import KINDS
 from ..models import build_model, resolve_model_name
 from ..models.training import accuracy, train_network
 from .protocols import PROTOCOLS, resolve_protocol
@@ -97,31 +98,18 @@ def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int 
         condensed = condensed[-1]
     if isinstance(condensed, BaseCondenser):
         check_is_fitted(condensed)
-        X_syn, y_syn = condensed.X_syn_, condensed.y_syn_
-        if n_per_class is not None:
-            if not hasattr(condensed, "sample"):
-                raise ValueError(
-                    "n_per_class needs a condenser that can sample (a fitted method='generative' "
-                    f"condenser or a selection); {type(condensed).__name__} with "
-                    f"method={getattr(condensed, 'method', None)!r} cannot."
-                )
-            X_syn, y_syn = condensed.sample(n_per_class=n_per_class)
-        return (
-            X_syn,
-            y_syn,
-            condensed.classes_,
-            condensed.input_layout_,
-            condensed.normalizer_,
-            X_test,
-            # the method of the fit (a later set_params(method=...) does not change the set)
-            (getattr(condensed, "_fit_params", None) or {}).get(
-                "method", getattr(condensed, "method", None)
-            ),
-        )
+        if n_per_class is not None and not hasattr(condensed, "sample"):
+            raise ValueError(
+                "n_per_class needs a condenser that can sample (a fitted method='generative' "
+                f"condenser or a selection); {type(condensed).__name__} with "
+                f"method={getattr(condensed, 'method', None)!r} cannot."
+            )
+        # the set as fitted (a later set_params(method=...) does not change it)
+        condensed = condensed.to_condensed_set()
     if isinstance(condensed, CondensedSet):
         X_syn, y_syn = condensed.X, condensed.y
         if n_per_class is not None:
-            if condensed.generator is None and condensed.sample_indices is None:
+            if not KINDS.get(condensed.kind).can_sample:
                 raise ValueError(
                     "n_per_class needs a set that can sample (a saved method='generative' set "
                     f"or a selection); this one was made by {condensed.method!r}."

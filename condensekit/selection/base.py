@@ -195,6 +195,7 @@ class SelectionStrategy(Method):
 
     learns_samples: ClassVar[bool] = False
     budget_family: ClassVar[str | None] = "selection"
+    result_kind: ClassVar[str] = "selection"
 
     def resolve_init(self, init: str) -> str:
         """A selection keeps real samples: only ``"auto"`` (or ``"real"``) means anything."""

@@ -189,6 +189,8 @@ class Method(BaseEstimator):
     #: Whether a budget's ``lr_per_ipc`` sets this method's ``lr_syn`` (DM's pixel step shrinks
     #: as 1/ipc); False for methods that keep their own optimiser's learning rate.
     lr_scales_with_ipc: ClassVar[bool] = True
+    #: What the method's result is (a name of :data:`condensekit.kinds.KINDS`).
+    result_kind: ClassVar[str] = "pixels"
 
     def validate(self, prefix: str = "strategy__") -> None:
         """Check the settings against ``_parameter_constraints``."""

@@ -316,6 +316,7 @@ class GenerativeMatching(DistributionMatching):
     }
     paper_max_iter: ClassVar[int] = 20000
     lr_scales_with_ipc: ClassVar[bool] = False  # the generator keeps its own (Adam) rate
+    result_kind: ClassVar[str] = "generator"
 
     def __init__(
         self,
