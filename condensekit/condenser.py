@@ -123,6 +123,13 @@ class DatasetCondenser(BaseCondenser):
         back flat.
     verbose : int or bool, default=1
         0 is silent; 1 shows a progress bar; messages go to the ``"condensekit"`` logger.
+    warm_start : bool, default=False
+        Start a learned pixel set from the previous fit's set instead of ``init`` (same
+        classes, ipc and sample shape; checked), to continue a fit with more iterations or
+        other settings. The optimiser and the random stream start afresh, so a warm-started
+        fit of ``n`` iterations after one of ``m`` is not the fit of ``m + n`` iterations (for
+        that, use a :class:`~condensekit.callbacks.Checkpoint`). Refused by selections and the
+        generative method.
     callbacks : list of Callback or None, default=None
         Called by the outer loop of a learned set (:mod:`condensekit.callbacks`): for
         instance ``EarlyStopping()``, ``Checkpoint(path, every=100)`` (a fit interrupted after
@@ -225,6 +232,7 @@ class DatasetCondenser(BaseCondenser):
         "init": [Options(["auto", "real", "noise"])],
         "input_shape": [NONE, Check(_is_shape, "a tuple (H, W) or (C, H, W) of positive ints")],
         "verbose": [BOOLEAN, Interval(Integral, 0, None, closed="left")],
+        "warm_start": [BOOLEAN],
         "callbacks": [NONE, Check(_is_callback_list, "a list of condensekit.callbacks.Callback")],
     }
 
@@ -241,6 +249,7 @@ class DatasetCondenser(BaseCondenser):
         init: str = "auto",
         input_shape: tuple[int, ...] | None = None,
         verbose: int = 1,
+        warm_start: bool = False,
         callbacks: list[Callback] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -254,6 +263,7 @@ class DatasetCondenser(BaseCondenser):
         self.init = init
         self.input_shape = input_shape
         self.verbose = verbose
+        self.warm_start = warm_start
         self.callbacks = callbacks
         self._store_routed(kwargs)
 
@@ -356,6 +366,39 @@ class DatasetCondenser(BaseCondenser):
             )
         return budget
 
+    def _fit(self, X: Any, y: Any, transform_available: bool) -> None:
+        # the previous set, read before the fit resets the fitted attributes
+        warm = self.warm_start and hasattr(self, "X_syn_")
+        self._previous = self.to_condensed_set() if warm else None
+        try:
+            super()._fit(X, y, transform_available)
+        finally:
+            del self._previous
+
+    def _initial_set(
+        self, prepared: PreparedData, normalizer: Normalizer, budget: np.ndarray, device: Any
+    ) -> torch.Tensor | None:
+        """The previous fit's set for ``warm_start``, normalised, checked against this fit."""
+        previous = getattr(self, "_previous", None)
+        if previous is None:
+            return None
+        layout = prepared.layout
+        counts = np.unique(np.asarray(previous.y), return_counts=True)[1]
+        problems = []
+        if not np.array_equal(previous.classes, prepared.classes):
+            problems.append(f"classes {previous.classes.tolist()!r}")
+        elif len(counts) != len(budget) or not (counts == budget).all():
+            problems.append(f"{counts.tolist()} samples per class, not {budget.tolist()}")
+        if tuple(previous.input_layout.sample_shape) != tuple(layout.sample_shape):
+            problems.append(f"samples of shape {previous.input_layout.sample_shape}")
+        if problems:
+            raise InvalidParameterError(
+                "warm_start=True needs the previous set to fit this fit; it has "
+                + " and ".join(problems)
+                + ". Use warm_start=False."
+            )
+        return normalizer.normalize(layout.to_internal(previous.X)).to(device)
+
     def _loop_callbacks(self, strategy: Method) -> tuple[Callback, ...]:
         """The outer loop's callbacks: the divergence check, the user's, the progress bar."""
         user = tuple(self.callbacks or ())
@@ -368,7 +411,10 @@ class DatasetCondenser(BaseCondenser):
         self._check_params()
         strategy = self._build_method()
         strategy.check_settings(
-            {k: getattr(self, k) for k in ("method", "ipc", "max_iter", "augment", "callbacks")}
+            {
+                k: getattr(self, k)
+                for k in ("method", "ipc", "max_iter", "augment", "callbacks", "warm_start")
+            }
         )
         init = strategy.resolve_init(self.init)
         device = resolve_device(self.device, name)
@@ -411,6 +457,7 @@ class DatasetCondenser(BaseCondenser):
             torch.as_tensor(prepared.y, device=device),
             n_classes,
         )
+        initial = self._initial_set(prepared, normalizer, budget, device)
         ctx = FitContext(
             data=data,
             ipc=int(budget.max()),
@@ -432,7 +479,9 @@ class DatasetCondenser(BaseCondenser):
                 repr((self.method, budget.tolist(), self.max_iter, seed, init, model_name)),
                 repr((sorted(strategy.get_params().items()), sorted(model_kwargs.items()))),
                 repr(augment),
+                *(() if initial is None else (initial,)),
             ),
+            initial=initial,
         )
         return _FitSetup(strategy, ctx, prepared, normalizer, budget, seed, model_name)
 

@@ -93,6 +93,7 @@ class BaseSelector(DatasetCondenser):
     augment: ClassVar[str] = "auto"
     init: ClassVar[str] = "auto"
     callbacks: ClassVar[None] = None
+    warm_start: ClassVar[bool] = False
 
     _routed_prefixes: ClassVar[tuple[str, ...]] = ("model",)
     _parameter_constraints: ClassVar[dict] = {

@@ -137,3 +137,37 @@ def test_callbacks_are_validated_and_selections_refuse_them(digits_small):
             EarlyStopping(**bad)
     with pytest.raises(ValueError, match="every"):
         Checkpoint("x", every=0)
+
+
+class FirstSet(Callback):
+    """Keeps the synthetic set the loop starts from."""
+
+    def on_fit_begin(self, state):
+        self.start = state.syn.X.detach().clone()
+
+
+def test_warm_start_continues_from_the_previous_set(digits_small):
+    X, y = digits_small
+    cond = DatasetCondenser("dm", ipc=2, random_state=0, **FAST).fit(X, y)
+    previous = cond.X_syn_.copy()
+    first = FirstSet()
+    cond.set_params(warm_start=True, callbacks=[first], max_iter=2).fit(X, y)
+    expected = cond.normalizer_.normalize(cond.input_layout_.to_internal(previous))
+    torch.testing.assert_close(first.start, expected)
+    assert not np.allclose(cond.X_syn_, previous)  # and it moved on from there
+    # without a previous fit, warm_start is an ordinary fit
+    fresh = DatasetCondenser("dm", ipc=2, random_state=0, warm_start=True, **FAST).fit(X, y)
+    plain = DatasetCondenser("dm", ipc=2, random_state=0, **FAST).fit(X, y)
+    np.testing.assert_array_equal(fresh.X_syn_, plain.X_syn_)
+
+
+def test_warm_start_is_refused_where_it_cannot_apply(digits_small):
+    X, y = digits_small
+    cond = DatasetCondenser("dm", ipc=2, random_state=0, **FAST).fit(X, y)
+    cond.set_params(ipc=3, warm_start=True)
+    with pytest.raises(InvalidParameterError, match=r"warm_start=True needs .* not \[3"):
+        cond.fit(X, y)
+    assert not hasattr(cond, "X_syn_")  # a failed fit leaves nothing half-fitted
+    for method in ("random", "generative"):
+        with pytest.raises(InvalidParameterError, match="warm_start=True: method"):
+            DatasetCondenser(method, ipc=1, warm_start=True, verbose=0).fit(X, y)

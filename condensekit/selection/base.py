@@ -209,6 +209,7 @@ class SelectionStrategy(Method):
     def check_settings(self, settings: dict[str, Any]) -> None:
         """Refuse an augmentation and callbacks: a selection neither trains pixels nor has
         an outer loop."""
+        super().check_settings(settings)
         method = settings["method"]
         if settings.get("augment") not in ("auto", None):
             raise InvalidParameterError(

@@ -113,6 +113,8 @@ class FitContext:
     callbacks: Sequence[Callback] = ()
     #: Digest of the fit's settings, seed and data (checkpoints refuse another fit's state).
     fingerprint: str = ""
+    #: ``warm_start``: the previous fit's set, normalised, ``ipc`` per class grouped by class.
+    initial: torch.Tensor | None = None
 
     @property
     def budget(self) -> torch.Tensor:
@@ -191,6 +193,8 @@ class Method(BaseEstimator):
     lr_scales_with_ipc: ClassVar[bool] = True
     #: What the method's result is (a name of :data:`condensekit.kinds.KINDS`).
     result_kind: ClassVar[str] = "pixels"
+    #: Whether ``warm_start=True`` can start the method from the previous fit's set.
+    supports_warm_start: ClassVar[bool] = False
 
     def validate(self, prefix: str = "strategy__") -> None:
         """Check the settings against ``_parameter_constraints``."""
@@ -222,8 +226,13 @@ class Method(BaseEstimator):
         A learned set has the same number of samples in every class: per-class budgets (a
         float or a dict ``ipc``) are refused here; selections accept them.
         """
+        if settings.get("warm_start") and not self.supports_warm_start:
+            raise InvalidParameterError(
+                f"warm_start=True: method {settings['method']!r} cannot start from a previous "
+                f"set (its result is {self.result_kind!r}); use warm_start=False."
+            )
         ipc = settings.get("ipc")
-        if not isinstance(ipc, Integral):
+        if self.learns_samples and not isinstance(ipc, Integral):
             raise InvalidParameterError(
                 f"ipc={ipc!r} asks for per-class budgets, which only the selection methods "
                 f"support; method {settings['method']!r} learns the same number of samples for "
@@ -281,10 +290,14 @@ class MatchingStrategy(Method):
 
     lr_syn: float
     momentum_syn: float
+    supports_warm_start: ClassVar[bool] = True
 
     def init_synthetic(self, ctx: FitContext) -> SyntheticSet:
-        """Start from ``ipc`` random real samples per class, or from Gaussian noise."""
+        """Start from the previous set (``warm_start``), ``ipc`` random real samples per
+        class, or Gaussian noise."""
         labels = torch.arange(ctx.data.n_classes, device=ctx.device).repeat_interleave(ctx.ipc)
+        if ctx.initial is not None:
+            return SyntheticSet(ctx.initial, labels)
         if ctx.init == "real":
             rows, labels = ctx.data.sample_per_class(ctx.ipc, ctx.generator)
             X = ctx.data.X[rows]

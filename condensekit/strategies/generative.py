@@ -317,6 +317,7 @@ class GenerativeMatching(DistributionMatching):
     paper_max_iter: ClassVar[int] = 20000
     lr_scales_with_ipc: ClassVar[bool] = False  # the generator keeps its own (Adam) rate
     result_kind: ClassVar[str] = "generator"
+    supports_warm_start: ClassVar[bool] = False  # a generator, not pixels, would be warmed
 
     def __init__(
         self,
