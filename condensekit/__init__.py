@@ -7,7 +7,7 @@ from ._version import __version__
 from .augment import SiameseAugment
 from .condenser import DatasetCondenser
 from .evaluation import CondensedEvaluator, EvaluationResult
-from .io import CondensedFileError, CondensedSet, load_condensed, save_condensed
+from .io import CondensedFileError, load_condensed, save_condensed
 from .methods import list_methods, register_method
 from .models import list_models
 from .selectors import (
@@ -20,6 +20,7 @@ from .selectors import (
     KCenterSelector,
     RandomSelector,
 )
+from .sets import CondensedSet
 
 __all__ = [
     "SELECTORS",

@@ -36,10 +36,11 @@ from .augment import AUGMENTATIONS, build_augment
 from .base import BaseCondenser, PreparedData, prepare_training_data
 from .callbacks import Callback, DivergenceCheck, ProgressBar, data_fingerprint
 from .data.adapters import Normalizer
-from .io import CondensedSet, save_condensed
+from .io import save_condensed
 from .kinds import KINDS
 from .methods import METHODS, list_methods
 from .models import build_model, resolve_model_name
+from .sets import CondensedSet
 from .strategies.base import CondensedResult, FitContext, Method, RealData
 
 logger = logging.getLogger("condensekit")

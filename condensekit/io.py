@@ -23,7 +23,6 @@ import json
 import os
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Any
 
@@ -34,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._version import __version__
 from .data.adapters import InputLayout, Normalizer
 from .kinds import KINDS
+from .sets import CondensedSet
 
 #: Written into every file; a file without it is not a condensed set.
 FORMAT = "condensekit.condensed-set"
@@ -41,111 +41,10 @@ FORMAT = "condensekit.condensed-set"
 FORMAT_VERSION = 1
 
 _REQUIRED = ("metadata", "X", "y", "classes", "normalizer_mean", "normalizer_std")
-#: Prefix of the arrays that hold a generator's weights (``generator/<parameter name>``).
 
 
 class CondensedFileError(ValueError):
     """A file is not a readable condensed set (corrupt, truncated, foreign or too new)."""
-
-
-@dataclass(frozen=True)
-class CondensedSet:
-    """A condensed set read from a file: samples, labels and how they were made.
-
-    Attributes
-    ----------
-    X : numpy.ndarray
-        Condensed samples in the original caller's layout and value scale.
-    y : numpy.ndarray
-        Their labels, in the original label space.
-    classes : numpy.ndarray
-        The sorted class labels of the training data.
-    normalizer : Normalizer
-        Per-channel (or per-feature) statistics of the real training data.
-    input_layout : InputLayout
-        How samples map onto the networks' inputs.
-    metadata : dict
-        Everything else: method, ipc, seed, parameters, package versions, value range...
-    sample_indices : numpy.ndarray or None
-        Rows of the training data that were kept (selection methods only).
-    generator : torch.nn.Module or None
-        The conditional generator (``method="generative"`` only), rebuilt from the registry and
-        the stored weights; :meth:`sample` draws from it.
-    latent_codes : numpy.ndarray or None
-        The fitted latent codes, ``(n_classes, n_codes, latent_dim)``, the set's ``ipc`` first
-        (``method="generative"``).
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    classes: np.ndarray
-    normalizer: Normalizer
-    input_layout: InputLayout
-    metadata: dict = field(default_factory=dict)
-    sample_indices: np.ndarray | None = None
-    generator: Any = None
-    latent_codes: np.ndarray | None = None
-
-    @property
-    def method(self) -> str:
-        """Name of the method that made the set."""
-        return self.metadata["method"]
-
-    @property
-    def ipc(self) -> int | None:
-        """Samples per class; None for a selection whose classes have budgets of their own
-        (see :attr:`ipc_per_class`)."""
-        ipc = self.metadata["ipc"]
-        return None if ipc is None else int(ipc)
-
-    @property
-    def ipc_per_class(self) -> list[int]:
-        """Samples of every class, in ``classes`` order."""
-        if "ipc_per_class" in self.metadata:
-            return [int(b) for b in self.metadata["ipc_per_class"]]
-        return [self.ipc] * len(self.classes)
-
-    @property
-    def value_range(self) -> tuple[float, float] | None:
-        """``(min, max)`` of the real training data, for pictures."""
-        vr = self.metadata.get("value_range")
-        return None if vr is None else (float(vr[0]), float(vr[1]))
-
-    def __iter__(self):
-        """Unpack as ``X, y = load_condensed(path)``."""
-        return iter((self.X, self.y))
-
-    def sample(
-        self, n_per_class: int | None = None, random_state: int | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Samples of every class, exactly as the fitted condenser's
-        :meth:`~condensekit.DatasetCondenser.sample` gives them: drawn from the saved generator,
-        or the first ``n_per_class`` of every class of a saved selection.
-
-        Parameters
-        ----------
-        n_per_class : int or None, default=None
-            Samples per class; ``None`` is the saved ``ipc`` (the stored set itself). A
-            selection gives at most its ``ipc``.
-        random_state : int or None, default=None
-            Generative only. ``None``: the set's own codes, then the same further codes as the
-            condenser. An int: fresh codes from it.
-
-        Returns
-        -------
-        X, y : numpy.ndarray
-            Samples in the original layout and value scale, and their labels.
-        """
-
-        return KINDS.get(self.kind).sample(self, n_per_class, random_state)
-
-    @property
-    def kind(self) -> str:
-        """What the set is (:data:`condensekit.kinds.KINDS`): ``"generator"``,
-        ``"selection"`` or ``"pixels"``."""
-        if self.generator is not None:
-            return "generator"
-        return "selection" if self.sample_indices is not None else "pixels"
 
 
 def _jsonable(value: Any) -> Any:

@@ -3,7 +3,7 @@ rows of the real data (``"selection"``) and a conditional ``"generator"``.
 
 Each kind turns a method's :class:`~condensekit.strategies.base.CondensedResult` into the
 condenser's fitted attributes, reports its size, draws ``n`` samples per class from a
-:class:`~condensekit.io.CondensedSet` (fitted condensers hand theirs over with
+:class:`~condensekit.sets.CondensedSet` (fitted condensers hand theirs over with
 ``to_condensed_set``), and writes and reads its own arrays of a saved file. The condenser, io and
 the evaluator ask the kind (:data:`KINDS`, named by the method's ``result_kind``) and never
 branch on it.
@@ -22,8 +22,8 @@ from .models.generators import GENERATORS, build_generator, count_parameters
 from .selection.base import ranked_head
 from .strategies.generative import codes_per_class, draw, sample_generator
 
-if TYPE_CHECKING:  # io imports this module
-    from .io import CondensedSet
+if TYPE_CHECKING:  # the set asks its kind
+    from .sets import CondensedSet
     from .strategies.base import CondensedResult
 
 
@@ -61,7 +61,7 @@ class ResultKind:
         """Add the kind's own arrays and metadata of a fitted condenser to a file's contents."""
 
     def read(self, arrays: dict, metadata: dict) -> dict[str, Any]:
-        """The kind's own fields of a :class:`~condensekit.io.CondensedSet` from a file."""
+        """The kind's own fields of a :class:`~condensekit.sets.CondensedSet` from a file."""
         return {}
 
 

@@ -26,7 +26,7 @@ from torchvision.utils import make_grid
 
 from .callbacks import History
 from .data.adapters import InputLayout, as_numeric_array, infer_layout, numpy_dtype
-from .io import CondensedSet
+from .sets import CondensedSet
 
 
 @dataclass(frozen=True)

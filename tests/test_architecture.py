@@ -126,7 +126,6 @@ OVER_LIMIT = {
     "condensekit.cli",
     "condensekit.condenser",
     "condensekit.evaluation.evaluator",
-    "condensekit.io",
     "condensekit.plotting",
     "condensekit.strategies.generative",
 }

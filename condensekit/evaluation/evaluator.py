@@ -35,10 +35,10 @@ from .._validation import (
 from ..augment import AUGMENTATIONS, build_augment
 from ..base import BaseCondenser, RoutedParamsMixin, encode_labels
 from ..data.adapters import InputLayout, Normalizer, as_numeric_array, infer_layout, numpy_dtype
-from ..io import CondensedSet
 from ..kinds import KINDS
 from ..models import build_model, resolve_model_name
 from ..models.training import accuracy, train_network
+from ..sets import CondensedSet
 from .protocols import PROTOCOLS, resolve_protocol
 
 logger = logging.getLogger("condensekit")
