@@ -93,6 +93,11 @@ class LoopState:
     stop: bool = False
 
 
+def _check_count(owner: str, name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{owner}: {name} must be an int >= 1; got {value!r}.")
+
+
 class Callback:
     """Base of callbacks: override any of the three hooks."""
 
@@ -173,9 +178,8 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, patience: int = 5, window: int = 50, threshold: float = 1e-3) -> None:
-        for name, value in (("patience", patience), ("window", window)):
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-                raise ValueError(f"EarlyStopping: {name} must be an int >= 1; got {value!r}.")
+        _check_count("EarlyStopping", "patience", patience)
+        _check_count("EarlyStopping", "window", window)
         if isinstance(threshold, bool) or not isinstance(threshold, Real) or threshold < 0:
             raise ValueError(f"EarlyStopping: threshold must be a float >= 0; got {threshold!r}.")
         self.patience = patience
@@ -220,8 +224,7 @@ class Checkpoint(Callback):
     """
 
     def __init__(self, path: str | os.PathLike, every: int = 100, resume: bool = True) -> None:
-        if isinstance(every, bool) or not isinstance(every, Integral) or every < 1:
-            raise ValueError(f"Checkpoint: every must be an int >= 1; got {every!r}.")
+        _check_count("Checkpoint", "every", every)
         self.path = path
         self.every = every
         self.resume = resume
