@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import argparse
 
-from _common import add_run_arguments, cell_spec, run_cells, table, write_report
+from _common import add_run_arguments, cell_spec, run_cells, table
 
 #: Quick budget (CPU) by ipc; the rest is the library default (paper settings).
 BUDGETS = {
@@ -60,7 +60,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     rows = run_cells(specs, args.out, args.resume)
     print(table(rows))
-    write_report(args.out, rows)
     print(f"wrote {args.out}")
 
 

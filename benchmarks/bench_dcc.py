@@ -27,7 +27,15 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from _common import FLIP, add_run_arguments, cell_spec, parse_set, run_cells, write_report
+from _common import (
+    FLIP,
+    add_run_arguments,
+    add_sections,
+    cell_spec,
+    parse_set,
+    previous_cells,
+    run_cells,
+)
 
 METHODS = ["dc", "dcc", "dsa", "dsa_dcc"]
 #: Outer iterations of each point, by ipc and method. At ipc 1 an outer iteration of the
@@ -249,8 +257,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"wrote {path}")
         return
     args.budget = "curve"
-    rows = run_cells(specs(args), args.out, args.resume)
-    write_report(args.out, rows, summary=summarise(rows))
+    run_cells(specs(args), args.out, args.resume)
+    add_sections(args.out, summary=summarise(previous_cells(args.out)))
     print(report([args.out]))
 
 

@@ -22,12 +22,11 @@ import time
 from _common import (
     FLIP,
     add_run_arguments,
+    add_sections,
     cell_spec,
     load,
-    previous_cells,
     run_cells,
     table,
-    write_report,
 )
 
 from condensekit.benchmark import BUDGETS as PACKAGE_BUDGETS
@@ -130,7 +129,6 @@ def main(argv: list[str] | None = None) -> None:
             return {}
         return dm_settings(args.budget, dataset, ipc) | {"augment__flip": FLIP[dataset]}
 
-    rows: list[dict] = previous_cells(args.out) if args.resume else []
     if not args.speed_only:
         specs = (
             cell_spec(args, dataset, method, ipc, seed, settings(dataset, method, ipc))
@@ -148,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
             f"network passes alone: {speed['network_passes_s']:.3f} s; ratio "
             f"{speed['ratio']:.3f}"
         )
-    write_report(args.out, rows, dm_iteration_cost=speed)
+    add_sections(args.out, dm_iteration_cost=speed)
     print(f"wrote {args.out}")
 
 

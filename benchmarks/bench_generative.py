@@ -32,7 +32,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _common import FLIP, add_run_arguments, cell_spec, parse_set, run_cells, write_report
+from _common import FLIP, add_run_arguments, cell_spec, parse_set, run_cells
 from bench_dm import BUDGETS as DM_BUDGETS
 from bench_dm import dm_settings
 
@@ -154,7 +154,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     rows = run_cells(specs, args.out, args.resume)
     print(summary(rows))
-    write_report(args.out, rows)
     print(f"wrote {args.out}")
 
 

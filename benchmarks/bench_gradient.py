@@ -31,12 +31,11 @@ import time
 
 from _common import (
     add_run_arguments,
+    add_sections,
     cell_spec,
     load,
-    previous_cells,
     run_cells,
     table,
-    write_report,
 )
 
 from condensekit.benchmark import BUDGETS as PACKAGE_BUDGETS
@@ -234,7 +233,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--speed-batch-real", type=int, default=64)
     args = parser.parse_args(argv)
 
-    rows: list[dict] = previous_cells(args.out) if args.resume else []
     if not args.speed_only:
         specs = (
             cell_spec(
@@ -258,7 +256,7 @@ def main(argv: list[str] | None = None) -> None:
             args.speed_batch_real,
         )
         print(speed_table(timing))
-    write_report(args.out, rows, iteration_cost=timing)
+    add_sections(args.out, iteration_cost=timing)
     print(f"wrote {args.out}")
 
 

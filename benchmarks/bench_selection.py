@@ -42,7 +42,7 @@ import argparse
 import json
 from pathlib import Path
 
-from _common import add_run_arguments, cell_spec, parse_set, ranked_rows, run_cells, write_report
+from _common import add_run_arguments, cell_spec, parse_set, ranked_rows, run_cells
 
 from condensekit.benchmark import budget_settings, markdown_table
 from condensekit.methods import METHODS as REGISTRY
@@ -151,7 +151,6 @@ def main(argv: list[str] | None = None) -> None:
     )
     rows = run_cells(specs, args.out, args.resume)
     print(markdown_table(ranked_rows(rows)))
-    write_report(args.out, rows)
     print(f"wrote {args.out}")
 
 

@@ -4,10 +4,11 @@ A cell enters the table only if it ran with the package's quick budget for its m
 and ipc (``condensekit.benchmark.budget_settings``) and the default evaluator (5 networks), so
 every entry is comparable; cells of other budgets (probes, reduced runs) stay in their own
 sections of docs/benchmarks.md. With several seeds an entry is the mean ± std over seeds' means.
-A selection cell's smaller budgets (scored from its ranking, ``_common.ranked_rows``) count as
-cells of their own ipc. A cell marked ``"superseded"`` (with the reason: its method has changed
-since it ran) is kept in its file for the record but left out. A ``strategy__`` setting equal to
-the method's current default counts as the default.
+A selection cell's smaller budgets (scored from its ranking,
+``condensekit.benchmark.ranked_rows``) count as cells of their own ipc. A cell marked
+``"superseded"`` (with the reason: its method has changed since it ran) is kept in its file for
+the record but left out. A ``strategy__`` setting equal to the method's current default counts
+as the default.
 
 Usage::
 
@@ -21,9 +22,7 @@ import argparse
 import json
 from pathlib import Path
 
-from _common import ranked_rows
-
-from condensekit.benchmark import FLIP, budget_settings, markdown_table
+from condensekit.benchmark import budget_settings, budgeted_datasets, markdown_table, ranked_rows
 from condensekit.methods import METHODS
 
 ORDER = [
@@ -59,10 +58,11 @@ def _beyond_defaults(method: str, settings: dict) -> dict:
 def quick_cells(folder: Path) -> list[dict]:
     """The quick-budget, default-evaluator cells of every results file, one per cell key."""
     found: dict[tuple, dict] = {}
+    budgeted = budgeted_datasets("quick")
     for path in sorted(folder.glob("*.json")):
         for cell in ranked_rows(json.loads(path.read_text()).get("cells", [])):
             dataset, method, ipc = cell["dataset"], cell["method"], cell["ipc"]
-            if dataset not in FLIP or method not in ORDER or len(cell["accuracies"]) != 5:
+            if dataset not in budgeted or method not in ORDER or len(cell["accuracies"]) != 5:
                 continue
             if cell.get("superseded"):  # the method has changed since; the reason is recorded
                 continue

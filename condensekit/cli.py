@@ -29,7 +29,14 @@ import numpy as np
 
 from ._validation import InvalidParameterError
 from ._version import __version__
-from .benchmark import DATASETS, FLIP, budget_settings, load_dataset, markdown_table, run_benchmark
+from .benchmark import (
+    DATASETS,
+    budget_settings,
+    budgeted_datasets,
+    load_dataset,
+    markdown_table,
+    run_benchmark,
+)
 from .condenser import DatasetCondenser
 from .evaluation import CondensedEvaluator
 from .evaluation.protocols import PROTOCOLS
@@ -112,12 +119,12 @@ def _cmd_condense(args: argparse.Namespace) -> int:
     settings: dict[str, Any] = {}
     budget = args.budget
     if budget == "auto":
-        budget = "quick" if args.data in FLIP else "default"
+        budget = "quick" if args.data in budgeted_datasets() else "default"
     if budget != "default":
-        if args.data not in FLIP:
+        if args.data not in budgeted_datasets(budget):
             raise CLIError(
-                f"--budget {args.budget} is defined for {sorted(FLIP)}; for a file use "
-                "--budget default and --max-iter/--set"
+                f"--budget {args.budget} is defined for {budgeted_datasets(budget)}; for other "
+                "data use --budget default and --max-iter/--set"
             )
         settings = budget_settings(budget, args.method, args.data, args.ipc)
     if args.max_iter is not None:

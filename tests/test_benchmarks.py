@@ -1,10 +1,13 @@
-"""The benchmark scripts' shared runner: options, resuming, and which finished cells match."""
+"""The one cell runner (condensekit.benchmark.cells) and the scripts on top of it: options,
+resuming, which finished cells match, and the results file."""
 
 import importlib
 import json
 from pathlib import Path
 
 import pytest
+
+from condensekit.benchmark import cells
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 SCRIPTS = [
@@ -78,7 +81,7 @@ def _fake_run(calls):
 
 def test_resume_skips_finished_cells_and_runs_changed_ones(common, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    monkeypatch.setattr(cells, "run_cell_in_subprocess", _fake_run(calls))
     out = tmp_path / "cells.json"
 
     def spec(seed, draws=(), **settings):
@@ -99,16 +102,18 @@ def test_resume_skips_finished_cells_and_runs_changed_ones(common, tmp_path, mon
     rows = common.run_cells([spec(0), spec(1)], out, resume=False)
     assert len(rows) == 2 and len(calls) == 2
     # the same cells again: nothing runs, both are kept
-    rows = common.run_cells([spec(0), spec(1)], out, resume=True)
-    assert len(rows) == 2 and len(calls) == 2
+    again = common.run_cells([spec(0), spec(1)], out, resume=True)
+    assert again == rows and len(calls) == 2
     # another setting, other draw sizes or another evaluator are other cells
-    rows = common.run_cells(
+    new = common.run_cells(
         [spec(0, max_iter=6), spec(0, draws=[50]), {**spec(1), "n_models": 5}], out, resume=True
     )
-    assert len(calls) == 5 and len(rows) == 5
-    assert common.previous_cells(out) == rows
-    # without --resume the file holds only this run's cells
-    assert len(common.run_cells([spec(2)], out, resume=False)) == 1
+    assert len(calls) == 5 and len(new) == 3
+    assert cells.previous_cells(out) == rows + new
+    # without --resume a repeated cell is rerun and replaces its row; the others are kept
+    (rerun,) = common.run_cells([spec(1)], out, resume=False)
+    assert len(calls) == 6
+    assert cells.previous_cells(out) == [rows[0], *new, rerun]
 
 
 def test_set_options_are_json(common):
@@ -122,7 +127,7 @@ def test_set_options_are_json(common):
 
 def test_generative_bank_variant_trains_codes_for_the_largest_draw(common, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    monkeypatch.setattr(cells, "run_cell_in_subprocess", _fake_run(calls))
     module = importlib.import_module("bench_generative")
     module.main(
         [
@@ -143,29 +148,29 @@ def test_generative_bank_variant_trains_codes_for_the_largest_draw(common, tmp_p
 def test_a_note_survives_resumed_rewrites_but_not_a_fresh_run(common, tmp_path):
     out = tmp_path / "cells.json"
     first, second = {"seed": 0, "acc_mean": 0.5}, {"seed": 1, "acc_mean": 0.6}
-    common.write_report(out, [first], note="ran beside another benchmark")
-    common.write_report(out, [first, second])  # a resumed run: the old cells are all kept
+    cells.write_report(out, [first], note="ran beside another benchmark")
+    cells.write_report(out, [first, second])  # a resumed run: the old cells are all kept
     assert json.loads(out.read_text())["note"] == "ran beside another benchmark"
     assert json.loads(out.read_text())["cells"] == [first, second]
-    common.write_report(out, [second])  # a fresh run without the cells the note was about
+    cells.write_report(out, [second])  # a fresh run without the cells the note was about
     assert "note" not in json.loads(out.read_text())
 
 
 def test_a_resumed_run_keeps_the_sections_it_did_not_measure(common, tmp_path):
     out = tmp_path / "cells.json"
     first, second = {"seed": 0, "acc_mean": 0.5}, {"seed": 1, "acc_mean": 0.6}
-    common.write_report(out, [first], dm_iteration_cost={"ratio": 1.04})
-    common.write_report(out, [first, second], dm_iteration_cost=None)  # --no-speed --resume
+    cells.write_report(out, [first], dm_iteration_cost={"ratio": 1.04})
+    cells.write_report(out, [first, second], dm_iteration_cost=None)  # --no-speed --resume
     assert json.loads(out.read_text())["dm_iteration_cost"] == {"ratio": 1.04}
-    common.write_report(out, [first, second], dm_iteration_cost={"ratio": 1.1})  # measured anew
+    cells.write_report(out, [first, second], dm_iteration_cost={"ratio": 1.1})  # measured anew
     assert json.loads(out.read_text())["dm_iteration_cost"] == {"ratio": 1.1}
-    common.write_report(out, [second])
+    cells.write_report(out, [second])
     assert "dm_iteration_cost" not in json.loads(out.read_text())
 
 
 def test_selections_rank_once_at_the_largest_ipc(common, tmp_path, monkeypatch, capsys):
     calls = []
-    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    monkeypatch.setattr(cells, "run_cell_in_subprocess", _fake_run(calls))
     module = importlib.import_module("bench_selection")
     out = tmp_path / "s.json"
     base = ["--datasets", "digits", "--ipc", "10", "1", "50", "--methods", "herding", "dm"]
@@ -179,7 +184,7 @@ def test_selections_rank_once_at_the_largest_ipc(common, tmp_path, monkeypatch, 
         ("random", 10, None),
         ("random", 50, None),
     ]
-    rows = common.ranked_rows(json.loads(out.read_text())["cells"])
+    rows = cells.ranked_rows(json.loads(out.read_text())["cells"])
     herding = {r["ipc"]: r for r in rows if r["method"] == "herding"}
     assert sorted(herding) == [1, 10, 50]
     assert herding[1]["ranked_at_ipc"] == 50 and "ranked_at_ipc" not in herding[50]
@@ -187,7 +192,7 @@ def test_selections_rank_once_at_the_largest_ipc(common, tmp_path, monkeypatch, 
     assert "| digits | 1 | 50.00 ± 0.00 |" in capsys.readouterr().out
     # a generator's draws are not smaller budgets: they stay inside their cell
     generative = {**herding[50], "method": "generative", "draws": {"20": {"acc_mean": 0.1}}}
-    assert common.ranked_rows([generative]) == [generative]
+    assert cells.ranked_rows([generative]) == [generative]
 
     calls.clear()
     module.main([*base, "--out", str(tmp_path / "each.json"), "--fit-each-ipc"])
@@ -244,7 +249,7 @@ def test_summary_takes_a_cell_that_named_the_default_setting(common, tmp_path):
 
 def test_selection_settings_from_the_command_line_label_their_cells(common, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    monkeypatch.setattr(cells, "run_cell_in_subprocess", _fake_run(calls))
     module = importlib.import_module("bench_selection")
     argv = ["--datasets", "cifar10", "--ipc", "10", "--methods", "el2n"]
     settings = ['strategy__order="hard"', "strategy__offset=0.5"]
@@ -263,7 +268,7 @@ def test_dcc_curves_put_random_under_every_protocol_and_paper_at_the_largest_bud
     common, tmp_path, monkeypatch, capsys
 ):
     calls = []
-    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    monkeypatch.setattr(cells, "run_cell_in_subprocess", _fake_run(calls))
     module = importlib.import_module("bench_dcc")
     out = tmp_path / "curves.json"
     iters = json.dumps({"dc": [2, 4], "dsa_dcc": [3]})
@@ -294,8 +299,8 @@ def test_dcc_curves_put_random_under_every_protocol_and_paper_at_the_largest_bud
         ("dsa_dcc", 3),
     }
     assert all(p["default"]["n"] == 2 for p in summary)
-    cells = json.loads(out.read_text())["cells"]
-    twice = module.summarise([*cells, cells[-1]])["points"]  # a cell written twice counts once
+    written = json.loads(out.read_text())["cells"]
+    twice = module.summarise([*written, written[-1]])["points"]  # a cell written twice counts once
     assert all(p["default"]["n"] == 2 for p in twice)
     capsys.readouterr()
     module.main(["--report", str(out), "--figures", str(tmp_path / "fig")])
@@ -326,7 +331,7 @@ def test_a_cell_scored_under_more_protocols_is_reused_and_a_rerun_replaces_it(
     common, tmp_path, monkeypatch
 ):
     calls = []
-    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    monkeypatch.setattr(cells, "run_cell_in_subprocess", _fake_run(calls))
     out = tmp_path / "cells.json"
     spec = {
         "dataset": "digits",
@@ -360,7 +365,7 @@ def test_run_cell_scores_extra_protocols_and_reuses_the_default_training(common)
         "device": "cpu",
         "protocols": ["plain", "dc"],
     }
-    row = common.run_cell(spec)
+    row = cells.run_cell(spec)
     plain, dc = row["protocols"]["plain"], row["protocols"]["dc"]
     assert plain["accuracies"] == row["accuracies"] and plain["eval_time_s"] == 0.0
     assert (dc["resolved"], dc["augment"], dc["eval_epochs"]) == ("dc", "dc", 1000)
@@ -369,7 +374,7 @@ def test_run_cell_scores_extra_protocols_and_reuses_the_default_training(common)
 
 def test_dcc_curves_label_changed_settings_and_keep_them_apart(common, tmp_path, monkeypatch):
     calls = []
-    monkeypatch.setattr(common, "run_cell_in_subprocess", _fake_run(calls))
+    monkeypatch.setattr(cells, "run_cell_in_subprocess", _fake_run(calls))
     module = importlib.import_module("bench_dcc")
     out = tmp_path / "curves.json"
     argv = ["--ipc", "10", "--methods", "dcc", "--seeds", "0", "--iters", '{"dcc": [3]}']
@@ -397,14 +402,14 @@ def test_a_selections_smaller_budget_is_scored_under_every_protocol_asked(common
     monkeypatch.setattr(evaluator, "resolve_protocol", short)
     spec = {"dataset": "digits", "method": "random", "ipc": 2, "seed": 0, "device": "cpu"}
     spec |= {"settings": {}, "n_models": 1, "draws": [1], "protocols": ["paper"]}
-    row = common.run_cell(spec)
+    row = cells.run_cell(spec)
     drawn = row["draws"]["1"]["protocols"]["paper"]
     assert (drawn["resolved"], drawn["eval_epochs"], len(drawn["accuracies"])) == ("dc", 3, 1)
-    assert common.same_cell(row, spec)
+    assert cells.same_cell(row, spec)
     # a row whose smaller budget was scored by the default evaluator only is run again
     del row["draws"]["1"]["protocols"]
-    assert not common.same_cell(row, spec)
-    ranked = [r for r in common.ranked_rows([row]) if r["ipc"] == 1]
+    assert not cells.same_cell(row, spec)
+    ranked = [r for r in cells.ranked_rows([row]) if r["ipc"] == 1]
     assert len(ranked) == 1 and ranked[0]["ranked_at_ipc"] == 2
 
 
