@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plotting import SVGFigure, accuracy_bars
+from ..charts import SVGFigure, accuracy_bars
 
 
 def _summarise(cells: list[dict]) -> tuple[float, float, str]:
@@ -58,7 +58,7 @@ def markdown_table(rows: list[dict]) -> str:
 
 
 def accuracy_chart(rows: list[dict], dataset: str) -> SVGFigure:
-    """Bar chart (:class:`~condensekit.plotting.SVGFigure`) of one dataset's cells (labelled
+    """Bar chart (:class:`~condensekit.charts.SVGFigure`) of one dataset's cells (labelled
     with their protocol when there are several)."""
 
     protocols = list(dict.fromkeys(_protocol(r) for r in rows))
