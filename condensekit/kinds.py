@@ -20,7 +20,7 @@ from ._registry import Registry
 from ._torch_utils import seed_from_random_state
 from .models.generators import GENERATORS, build_generator, count_parameters
 from .selection.base import ranked_head
-from .strategies.generative import codes_per_class, draw, sample_generator
+from .strategies.generator_set import codes_per_class, draw, sample_generator
 
 if TYPE_CHECKING:  # the set asks its kind
     from .sets import CondensedSet

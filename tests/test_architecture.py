@@ -125,7 +125,6 @@ OVER_LIMIT = {
     "condensekit.cli",
     "condensekit.condenser",
     "condensekit.evaluation.evaluator",
-    "condensekit.strategies.generative",
 }
 
 

@@ -259,7 +259,7 @@ class SyntheticSet:
     """Learned synthetic pixels with fixed labels.
 
     Other parameterisations (a generator's weights, see
-    :class:`~condensekit.strategies.generative.GeneratorSet`) provide the same three members.
+    :class:`~condensekit.strategies.generator_set.GeneratorSet`) provide the same three members.
     """
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor) -> None:
