@@ -124,7 +124,6 @@ def test_imports_at_module_level(name):
 OVER_LIMIT = {
     "condensekit.cli",
     "condensekit.condenser",
-    "condensekit.evaluation.evaluator",
 }
 
 

@@ -1,6 +1,7 @@
 """Evaluation protocol: CondensedEvaluator and the papers' protocols (the training loop it uses
 lives beside the models, :mod:`condensekit.models.training`)."""
 
-from .evaluator import CondensedEvaluator, EvaluationResult
+from .evaluator import CondensedEvaluator
+from .results import EvaluationResult
 
 __all__ = ["CondensedEvaluator", "EvaluationResult"]

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._torch_utils import (
@@ -33,118 +30,15 @@ from .._validation import (
     Options,
 )
 from ..augment import AUGMENTATIONS, build_augment
-from ..base import BaseCondenser, RoutedParamsMixin, encode_labels
-from ..data.adapters import InputLayout, Normalizer, as_numeric_array, infer_layout, numpy_dtype
-from ..kinds import KINDS
+from ..base import RoutedParamsMixin
+from ..data.adapters import InputLayout, as_numeric_array
 from ..models import build_model, resolve_model_name
 from ..models.training import accuracy, train_network
-from ..sets import CondensedSet
+from .inputs import condensed_parts
 from .protocols import PROTOCOLS, resolve_protocol
+from .results import EvaluationResult
 
 logger = logging.getLogger("condensekit")
-
-
-@dataclass
-class EvaluationResult:
-    """Test accuracy of networks trained on a condensed set.
-
-    Attributes
-    ----------
-    mean, std : float
-        Mean and standard deviation (population) of the final-epoch test accuracies.
-    accuracies : list of float
-        One accuracy per network.
-    time : float
-        Seconds spent training and testing all networks.
-    n_models, epochs : int
-        Protocol settings used.
-    model : str
-        Network trained.
-    protocol : str
-        ``"default"`` (the evaluator's own ``augment`` and ``epochs``) or the resolved protocol
-        (``"plain"``, ``"dc"``, ``"dsa"``; ``"paper"`` resolves to one of them).
-    augment : str or None
-        Augmentation used while training (a registered name, a class name, or None).
-    """
-
-    mean: float
-    std: float
-    accuracies: list[float] = field(default_factory=list)
-    time: float = 0.0
-    n_models: int = 0
-    epochs: int = 0
-    model: str = ""
-    protocol: str = "default"
-    augment: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-Python dict (JSON-serialisable)."""
-        return asdict(self)
-
-    def __str__(self) -> str:
-        protocol = "" if self.protocol == "default" else f", protocol {self.protocol}"
-        return (
-            f"accuracy {100 * self.mean:.2f} ± {100 * self.std:.2f} % over {self.n_models} "
-            f"{self.model} networks ({self.epochs} epochs{protocol}, {self.time:.1f} s)"
-        )
-
-
-def _condensed_parts(condensed: Any, X_test: Any, input_shape, n_per_class: int | None = None):
-    """Return (X_syn, y_syn, classes, layout, normalizer, X_test, method) from what the caller
-    gave; ``method`` is the name of the method that made the set (None for a bare pair)."""
-    if isinstance(condensed, Pipeline):
-        if len(condensed) > 1:
-            X_test = condensed[:-1].transform(X_test)
-        condensed = condensed[-1]
-    if isinstance(condensed, BaseCondenser):
-        check_is_fitted(condensed)
-        if n_per_class is not None and not hasattr(condensed, "sample"):
-            raise ValueError(
-                "n_per_class needs a condenser that can sample (a fitted method='generative' "
-                f"condenser or a selection); {type(condensed).__name__} with "
-                f"method={getattr(condensed, 'method', None)!r} cannot."
-            )
-        # the set as fitted (a later set_params(method=...) does not change it)
-        condensed = condensed.to_condensed_set()
-    if isinstance(condensed, CondensedSet):
-        X_syn, y_syn = condensed.X, condensed.y
-        if n_per_class is not None:
-            if not KINDS.get(condensed.kind).can_sample:
-                raise ValueError(
-                    "n_per_class needs a set that can sample (a saved method='generative' set "
-                    f"or a selection); this one was made by {condensed.method!r}."
-                )
-            X_syn, y_syn = condensed.sample(n_per_class)
-        return (
-            X_syn,
-            y_syn,
-            condensed.classes,
-            condensed.input_layout,
-            condensed.normalizer,
-            X_test,
-            condensed.method,
-        )
-    if n_per_class is not None:
-        raise ValueError("n_per_class needs a fitted condenser, not a pair (X_syn, y_syn).")
-    if isinstance(condensed, (tuple, list)) and len(condensed) == 2:
-        X_syn = as_numeric_array(condensed[0], "X_syn")
-        if X_syn.ndim < 2:
-            raise ValueError(f"X_syn must have at least two dimensions; got {tuple(X_syn.shape)}.")
-        n_labels = np.shape(condensed[1])[0] if np.ndim(condensed[1]) else 0
-        if X_syn.shape[0] != n_labels:
-            raise ValueError(
-                "X_syn and y_syn have inconsistent numbers of samples: "
-                f"{X_syn.shape[0]} and {n_labels}."
-            )
-        classes, _ = encode_labels(condensed[1])
-        layout = infer_layout(tuple(X_syn.shape[1:]), numpy_dtype(X_syn), input_shape)
-        normalizer = Normalizer.fit(layout.to_internal(X_syn))
-        return X_syn, condensed[1], classes, layout, normalizer, X_test, None
-    raise TypeError(
-        "CondensedEvaluator needs a fitted condenser, a Pipeline ending in one, a CondensedSet "
-        "or a pair "
-        f"(X_syn, y_syn); got {type(condensed).__name__}."
-    )
 
 
 def _augment_name(augment: Any, spec: Any) -> str | None:
@@ -316,7 +210,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         self._check_params()
         self._check_protocol()
         device = resolve_device(self.device, type(self).__name__)
-        X_syn, y_syn, classes, layout, normalizer, X_test, method = _condensed_parts(
+        X_syn, y_syn, classes, layout, normalizer, X_test, method = condensed_parts(
             condensed, X_test, input_shape, n_per_class
         )
         channels = layout.internal_shape[0] if layout.is_image else None
