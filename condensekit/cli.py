@@ -27,13 +27,12 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from ._cli_inputs import CLIError, image_shape, load_data, parse_settings, positive_int
 from ._validation import InvalidParameterError
 from ._version import __version__
 from .benchmark import (
-    DATASETS,
     budget_settings,
     budgeted_datasets,
-    load_dataset,
     markdown_table,
     run_benchmark,
 )
@@ -57,60 +56,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-class CLIError(Exception):
-    """An error to report as one line."""
-
-
-def _read_npz(path: str, test: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Training (or test) arrays of a user's ``.npz`` file."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise CLIError(f"{path!r} holds a single .npy array; expected an .npz of X and y")
-        with loaded as npz:
-            names = set(npz.files)
-            for x, y in (("X_test", "y_test"),) if test else (("X_train", "y_train"),):
-                if {x, y} <= names:
-                    return npz[x], npz[y]
-            if {"X", "y"} <= names:
-                return npz["X"], npz["y"]
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        reason = str(exc) or type(exc).__name__
-        raise CLIError(f"cannot read {path!r} as an .npz file of arrays: {reason}") from None
-    wanted = "X_test and y_test" if test else "X_train and y_train"
-    raise CLIError(f"{path!r} holds {sorted(names)}; expected arrays {wanted}, or X and y.")
-
-
-def _load_data(spec: str, data_root: str | None, test: bool = False):
-    """(X, y) of a known dataset name or an .npz path (the train part unless ``test``)."""
-
-    if spec in DATASETS:
-        X_train, y_train, X_test, y_test = load_dataset(spec, data_root)
-        return (X_test, y_test) if test else (X_train, y_train)
-    if spec.endswith(".npz") or Path(spec).exists():
-        if not Path(spec).exists():
-            raise CLIError(f"no such file: {spec!r}")
-        return _read_npz(spec, test)
-    raise CLIError(f"unknown dataset {spec!r}; use one of {DATASETS.names()} or an .npz file")
-
-
-def _parse_settings(items: Sequence[str]) -> dict[str, Any]:
-    """``key=value`` pairs; values are read as JSON when they parse (numbers, true, null)."""
-    settings = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise CLIError(f"--set expects key=value (e.g. strategy__lr_syn=0.5); got {item!r}")
-        try:
-            settings[key] = json.loads(value)
-        except json.JSONDecodeError:
-            settings[key] = value
-    return settings
-
-
 def _cmd_condense(args: argparse.Namespace) -> int:
 
-    X, y = _load_data(args.data, args.data_root)
+    X, y = load_data(args.data, args.data_root)
     if args.grid and not args.input_shape and np.ndim(X) == 2:
         raise CLIError(
             f"--grid draws images, but {args.data} holds rows of features; add --input-shape "
@@ -129,7 +77,7 @@ def _cmd_condense(args: argparse.Namespace) -> int:
         settings = budget_settings(budget, args.method, args.data, args.ipc)
     if args.max_iter is not None:
         settings["max_iter"] = args.max_iter
-    settings.update(_parse_settings(args.set))
+    settings.update(parse_settings(args.set))
     cond = DatasetCondenser(
         args.method,
         ipc=args.ipc,
@@ -153,7 +101,7 @@ def _cmd_condense(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     condensed = load_condensed(args.set_file)
-    X_test, y_test = _load_data(args.test, args.data_root, test=True)
+    X_test, y_test = load_data(args.test, args.data_root, test=True)
     res = CondensedEvaluator(
         n_models=args.n_models,
         epochs="auto" if args.epochs is None else args.epochs,
@@ -211,7 +159,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
         n_models=args.n_models,
         epochs=args.epochs,
         protocols=args.protocol,
-        overrides={"*": _parse_settings(args.set)},
+        overrides={"*": parse_settings(args.set)},
         device=args.device,
         data_root=args.data_root,
         out_dir=args.out_dir,
@@ -226,30 +174,6 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
 def _protocol_names() -> list[str]:
 
     return ["default", "paper", *PROTOCOLS.names()]
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _shape(text: str) -> tuple[int, ...]:
-    """``"8,8"``, ``"8x8"`` or ``"3,32,32"`` -> a tuple of two or three positive ints."""
-    parts = text.lower().replace("x", ",").split(",")
-    try:
-        shape = tuple(int(v) for v in parts)
-    except ValueError:
-        shape = ()
-    if len(shape) not in (2, 3) or min(shape) < 1:
-        raise argparse.ArgumentTypeError(
-            f"expected H,W or C,H,W of positive integers (e.g. 8,8), got {text!r}"
-        )
-    return shape
 
 
 _INPUT_SHAPE_HELP = "read rows of features as images of this shape, H,W or C,H,W (e.g. 8,8)"
@@ -283,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", required=True, help=_DATA_HELP)
     p.add_argument("--method", default="dm", choices=methods, help="method (default: dm)")
-    p.add_argument("--ipc", type=_positive_int, default=10, help="samples per class (10)")
+    p.add_argument("--ipc", type=positive_int, default=10, help="samples per class (10)")
     p.add_argument(
         "--budget",
         choices=["auto", "quick", "paper", "default"],
@@ -292,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         ", for a GPU) or default (the library's defaults, the only one for .npz data); auto "
         "(the default) is quick for a named dataset and default for a file",
     )
-    p.add_argument("--max-iter", type=_positive_int, default=None, help="outer iterations")
+    p.add_argument("--max-iter", type=positive_int, default=None, help="outer iterations")
     p.add_argument("--seed", type=int, default=0, help="random_state (0)")
     p.add_argument(
         "--set",
@@ -305,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", default=None, help="also write the image grid to this PNG")
     p.add_argument(
         "--input-shape",
-        type=_shape,
+        type=image_shape,
         default=None,
         help=_INPUT_SHAPE_HELP + "; the fit then uses an image network",
     )
@@ -321,10 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--test", required=True, help=_DATA_HELP.replace("X_train, y_train", "X_test, y_test")
     )
-    p.add_argument("--n-models", type=_positive_int, default=5, help="networks trained (5)")
+    p.add_argument("--n-models", type=positive_int, default=5, help="networks trained (5)")
     p.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="epochs per network (300; set by the protocol unless it is 'default')",
     )
@@ -338,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="evaluator random_state (0)")
     p.add_argument(
         "--n-per-class",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         help="score this many per class instead of the saved set: a draw from a generative "
         "set's generator, or the first of every class of a selection (its smaller budget)",
@@ -352,9 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("set_file", metavar="SET.npz", help="a set written by condense")
     p.add_argument("--output", "-o", required=True, help="the PNG file to write")
-    p.add_argument("--per-class", type=_positive_int, default=None, help="images per row")
-    p.add_argument("--zoom", type=_positive_int, default=None, help="integer upscaling")
-    p.add_argument("--input-shape", type=_shape, default=None, help=_INPUT_SHAPE_HELP)
+    p.add_argument("--per-class", type=positive_int, default=None, help="images per row")
+    p.add_argument("--zoom", type=positive_int, default=None, help="integer upscaling")
+    p.add_argument("--input-shape", type=image_shape, default=None, help=_INPUT_SHAPE_HELP)
     p.set_defaults(run=_cmd_show)
 
     p = sub.add_parser(
@@ -364,13 +288,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--datasets", nargs="+", default=["digits"], help="digits, mnist, cifar10")
     p.add_argument("--methods", nargs="+", default=["random", "dm"], choices=methods)
-    p.add_argument("--ipc", nargs="+", type=_positive_int, default=[1, 10])
+    p.add_argument("--ipc", nargs="+", type=positive_int, default=[1, 10])
     p.add_argument("--budget", choices=["quick", "paper"], default="quick")
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
-    p.add_argument("--n-models", type=_positive_int, default=5, help="networks per cell (5)")
+    p.add_argument("--n-models", type=positive_int, default=5, help="networks per cell (5)")
     p.add_argument(
         "--epochs",
-        type=_positive_int,
+        type=positive_int,
         default=300,
         help="epochs per network under the default protocol (300)",
     )

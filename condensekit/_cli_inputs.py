@@ -1,0 +1,91 @@
+"""What the ``condensekit`` command reads from its arguments: data (a known dataset or a user's
+``.npz``), ``--set key=value`` settings and shapes, each with a one-line error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import zipfile
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .benchmark import DATASETS, load_dataset
+
+
+class CLIError(Exception):
+    """An error to report as one line."""
+
+
+def read_npz(path: str, test: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Training (or test) arrays of a user's ``.npz`` file."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise CLIError(f"{path!r} holds a single .npy array; expected an .npz of X and y")
+        with loaded as npz:
+            names = set(npz.files)
+            for x, y in (("X_test", "y_test"),) if test else (("X_train", "y_train"),):
+                if {x, y} <= names:
+                    return npz[x], npz[y]
+            if {"X", "y"} <= names:
+                return npz["X"], npz["y"]
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise CLIError(f"cannot read {path!r} as an .npz file of arrays: {reason}") from None
+    wanted = "X_test and y_test" if test else "X_train and y_train"
+    raise CLIError(f"{path!r} holds {sorted(names)}; expected arrays {wanted}, or X and y.")
+
+
+def load_data(spec: str, data_root: str | None, test: bool = False):
+    """(X, y) of a known dataset name or an .npz path (the train part unless ``test``)."""
+
+    if spec in DATASETS:
+        X_train, y_train, X_test, y_test = load_dataset(spec, data_root)
+        return (X_test, y_test) if test else (X_train, y_train)
+    if spec.endswith(".npz") or Path(spec).exists():
+        if not Path(spec).exists():
+            raise CLIError(f"no such file: {spec!r}")
+        return read_npz(spec, test)
+    raise CLIError(f"unknown dataset {spec!r}; use one of {DATASETS.names()} or an .npz file")
+
+
+def parse_settings(items: Sequence[str]) -> dict[str, Any]:
+    """``key=value`` pairs; values are read as JSON when they parse (numbers, true, null)."""
+    settings = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CLIError(f"--set expects key=value (e.g. strategy__lr_syn=0.5); got {item!r}")
+        try:
+            settings[key] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[key] = value
+    return settings
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def image_shape(text: str) -> tuple[int, ...]:
+    """``"8,8"``, ``"8x8"`` or ``"3,32,32"`` -> a tuple of two or three positive ints."""
+    parts = text.lower().replace("x", ",").split(",")
+    try:
+        shape = tuple(int(v) for v in parts)
+    except ValueError:
+        shape = ()
+    if len(shape) not in (2, 3) or min(shape) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected H,W or C,H,W of positive integers (e.g. 8,8), got {text!r}"
+        )
+    return shape
