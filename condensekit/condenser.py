@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from fractions import Fraction
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
@@ -17,9 +15,6 @@ from sklearn.utils.validation import check_is_fitted
 from ._torch_utils import (
     derived_seed,
     isolated_global_rng,
-    make_generator,
-    resolve_device,
-    seed_from_random_state,
 )
 from ._validation import (
     BOOLEAN,
@@ -32,16 +27,15 @@ from ._validation import (
     InvalidParameterError,
     Options,
 )
-from .augment import AUGMENTATIONS, build_augment
-from .base import BaseCondenser, PreparedData, prepare_training_data
-from .callbacks import Callback, DivergenceCheck, ProgressBar, data_fingerprint
-from .data.adapters import Normalizer
+from .augment import AUGMENTATIONS
+from .base import BaseCondenser
+from .callbacks import Callback
+from .fit_setup import fitted_attributes, setup_fit
 from .io import save_condensed
 from .kinds import KINDS
 from .methods import METHODS, list_methods
-from .models import build_model, resolve_model_name
 from .sets import CondensedSet
-from .strategies.base import CondensedResult, FitContext, Method, RealData
+from .strategies.base import Method
 
 logger = logging.getLogger("condensekit")
 
@@ -65,19 +59,6 @@ def _is_augment(value: Any) -> bool:
 
 def _is_callback_list(value: Any) -> bool:
     return isinstance(value, list | tuple) and all(isinstance(cb, Callback) for cb in value)
-
-
-@dataclass
-class _FitSetup:
-    """What :meth:`DatasetCondenser._setup` prepares for the method and the fitted attributes."""
-
-    strategy: Method
-    ctx: FitContext
-    prepared: PreparedData
-    normalizer: Normalizer
-    budget: np.ndarray
-    seed: int
-    model_name: str
 
 
 class DatasetCondenser(BaseCondenser):
@@ -283,90 +264,6 @@ class DatasetCondenser(BaseCondenser):
         strategy.validate()
         return strategy
 
-    def _resolve_augment(self, strategy: Method, is_image: bool) -> Any:
-        spec = self.augment
-        settings = self.routed_params("augment")
-        if spec == "auto":
-            spec = strategy.default_augment_for(is_image)
-            if spec is None:
-                if settings:  # checked against the default augmentation, then left unused
-                    build_augment("dsa", **settings)
-                    logger.info(
-                        "%s: method %r does not augment here; the settings %s are not used.",
-                        type(self).__name__,
-                        self.method,
-                        sorted(f"augment__{k}" for k in settings),
-                    )
-                return None
-        elif spec is not None and not is_image:
-            raise InvalidParameterError(
-                f"augment={self.augment!r} needs images, but X holds rows of features; pass "
-                "input_shape=(H, W) to read rows as images, or augment=None."
-            )
-        return build_augment(spec, **settings)
-
-    def _class_budget(self, prepared: PreparedData, strategy: Method, init: str) -> np.ndarray:
-        """Samples to keep of every class (in ``classes_`` order) from ``ipc``, checked.
-
-        An int is the same for every class; a float in (0, 1] is that fraction of each class,
-        rounded down; a dict gives every class its own (every class named once). The last two
-        are per-class budgets, which only selections support (``Method.check_settings``).
-        """
-        counts = np.asarray(prepared.class_counts)
-        classes = prepared.classes
-        ipc = self.ipc
-        if isinstance(ipc, Integral):
-            budget = np.full(len(classes), int(ipc))
-        elif isinstance(ipc, dict):
-            known = set(classes.tolist())
-            extra = [k for k in ipc if k not in known]
-            missing = [c for c in classes.tolist() if c not in ipc]
-            if extra or missing:
-                raise InvalidParameterError(
-                    f"ipc as a dict must give a budget to every class of y and to nothing else; "
-                    f"missing {missing!r}, unknown {extra!r}."
-                )
-            bad = {
-                k: v
-                for k, v in ipc.items()
-                if isinstance(v, bool) or not isinstance(v, Integral) or v < 1
-            }
-            if bad:
-                raise InvalidParameterError(
-                    f"ipc as a dict takes an int >= 1 for every class; got {bad!r}."
-                )
-            budget = np.array([int(ipc[c]) for c in classes.tolist()])
-        else:
-            share = Fraction(str(float(ipc)))  # exact: 0.29 of 100 is 29, not 28.999...
-            budget = np.array([int(share * int(n)) for n in counts])
-            if (budget < 1).any():
-                c = int(np.argmin(budget))
-                raise InvalidParameterError(
-                    f"ipc={ipc!r} keeps no sample of class {classes[c].tolist()!r} "
-                    f"({counts[c]} samples; the fraction is rounded down); raise ipc or pass an "
-                    "int or a dict."
-                )
-        over = np.flatnonzero(budget > counts)
-        if strategy.needs_real_samples(init) and len(over):
-            c = int(over[0])
-            label = classes[c].tolist()
-            start = (
-                f"ipc={ipc} is larger than class {label!r} holds ({counts[c]} samples); "
-                if isinstance(ipc, Integral)
-                else f"ipc={ipc!r} asks for {budget[c]} samples of class {label!r}, which holds "
-                f"{counts[c]}; "
-            )
-            if not strategy.learns_samples:
-                raise InvalidParameterError(
-                    start + f"the selection method {self.method!r} keeps ipc real samples of "
-                    "every class. Lower ipc."
-                )
-            raise InvalidParameterError(
-                start + f"method {self.method!r} with init='real' needs ipc real samples of "
-                "every class. Lower ipc (or use init='noise')."
-            )
-        return budget
-
     def _fit(self, X: Any, y: Any, transform_available: bool) -> None:
         # the previous set, read before the fit resets the fitted attributes
         warm = self.warm_start and hasattr(self, "X_syn_")
@@ -376,118 +273,8 @@ class DatasetCondenser(BaseCondenser):
         finally:
             del self._previous
 
-    def _initial_set(
-        self, prepared: PreparedData, normalizer: Normalizer, budget: np.ndarray, device: Any
-    ) -> torch.Tensor | None:
-        """The previous fit's set for ``warm_start``, normalised, checked against this fit."""
-        previous = getattr(self, "_previous", None)
-        if previous is None:
-            return None
-        layout = prepared.layout
-        counts = np.unique(np.asarray(previous.y), return_counts=True)[1]
-        problems = []
-        if not np.array_equal(previous.classes, prepared.classes):
-            problems.append(f"classes {previous.classes.tolist()!r}")
-        elif len(counts) != len(budget) or not (counts == budget).all():
-            problems.append(f"{counts.tolist()} samples per class, not {budget.tolist()}")
-        if tuple(previous.input_layout.sample_shape) != tuple(layout.sample_shape):
-            problems.append(f"samples of shape {previous.input_layout.sample_shape}")
-        if problems:
-            raise InvalidParameterError(
-                "warm_start=True needs the previous set to fit this fit; it has "
-                + " and ".join(problems)
-                + ". Use warm_start=False."
-            )
-        return normalizer.normalize(layout.to_internal(previous.X)).to(device)
-
-    def _loop_callbacks(self, strategy: Method) -> tuple[Callback, ...]:
-        """The outer loop's callbacks: the divergence check, the user's, the progress bar."""
-        user = tuple(self.callbacks or ())
-        bar = (ProgressBar(),) if self.verbose else ()
-        return (DivergenceCheck(), *user, *bar)
-
-    def _setup(self, X: Any, y: Any) -> _FitSetup:
-        """Validate, read the data and build the fit's context: everything before the method."""
-        name = type(self).__name__
-        self._check_params()
-        strategy = self._build_method()
-        strategy.check_settings(
-            {
-                k: getattr(self, k)
-                for k in ("method", "ipc", "max_iter", "augment", "callbacks", "warm_start")
-            }
-        )
-        init = strategy.resolve_init(self.init)
-        device = resolve_device(self.device, name)
-        prepared = prepare_training_data(X, y, self.input_shape, name)
-        layout = prepared.layout
-        budget = self._class_budget(prepared, strategy, init)
-        augment = self._resolve_augment(strategy, layout.is_image)
-        model_name = resolve_model_name(self.model, layout.is_image)
-        model_kwargs = self.routed_params("model")
-        seed = seed_from_random_state(self.random_state)
-        generator = make_generator(seed, device)
-        n_classes = len(prepared.classes)
-
-        def make_network() -> torch.nn.Module:
-            return build_model(
-                model_name,
-                layout.internal_shape,
-                n_classes,
-                generator=generator,
-                device=device,
-                **model_kwargs,
-            )
-
-        if strategy.learns_samples:
-            make_network()  # fail fast on a network that cannot take these inputs
-        else:
-            # A selection may never build one (random, raw features), yet a bad ``model`` or
-            # ``model__*`` is still reported; checked on the CPU from a throwaway generator,
-            # so the fit's own random stream is not touched.
-            build_model(
-                model_name,
-                layout.internal_shape,
-                n_classes,
-                generator=torch.Generator().manual_seed(0),
-                **model_kwargs,
-            )
-        normalizer = Normalizer.fit(prepared.X)
-        data = RealData(
-            normalizer.normalize(prepared.X).to(device),
-            torch.as_tensor(prepared.y, device=device),
-            n_classes,
-        )
-        initial = self._initial_set(prepared, normalizer, budget, device)
-        ctx = FitContext(
-            data=data,
-            ipc=int(budget.max()),
-            class_budget=torch.as_tensor(budget, device=device),
-            max_iter=int(self.max_iter or strategy.paper_max_iter)
-            if strategy.learns_samples
-            else 0,
-            init=init,
-            device=device,
-            generator=generator,
-            make_network=make_network,
-            augment=augment,
-            verbose=int(self.verbose),
-            description=f"{self.method} ipc={self.ipc}",
-            callbacks=self._loop_callbacks(strategy),
-            fingerprint=data_fingerprint(
-                data.X,
-                data.y,
-                repr((self.method, budget.tolist(), self.max_iter, seed, init, model_name)),
-                repr((sorted(strategy.get_params().items()), sorted(model_kwargs.items()))),
-                repr(augment),
-                *(() if initial is None else (initial,)),
-            ),
-            initial=initial,
-        )
-        return _FitSetup(strategy, ctx, prepared, normalizer, budget, seed, model_name)
-
     def _fit_state(self, X: Any, y: Any) -> dict[str, Any]:
-        setup = self._setup(X, y)
+        setup = setup_fit(self, X, y)
         strategy, ctx = setup.strategy, setup.ctx
         name = type(self).__name__
         logger.info(
@@ -507,44 +294,7 @@ class DatasetCondenser(BaseCondenser):
             result = strategy.run(ctx)
         fit_time = time.perf_counter() - start
         logger.info("%s: %s finished in %.1f s", name, self.method, fit_time)
-        return self._fitted_attributes(setup, result, fit_time)
-
-    def _fitted_attributes(
-        self, setup: _FitSetup, result: CondensedResult, fit_time: float
-    ) -> dict[str, Any]:
-        """The fitted attributes of a finished fit."""
-        prepared, normalizer, budget = setup.prepared, setup.normalizer, setup.budget
-        layout = prepared.layout
-        n_values = int(np.prod(layout.sample_shape))
-        state: dict[str, Any] = {
-            "value_range_": (float(prepared.X.min()), float(prepared.X.max())),
-            "classes_": prepared.classes,
-            "n_features_in_": n_values,
-            "history_": result.history,
-            "n_iter_": result.n_iter,
-            "method_": setup.strategy,
-            "model_name_": setup.model_name,
-            "augment_": setup.ctx.augment,
-            "normalizer_": normalizer,
-            "input_layout_": layout,
-            "device_": str(setup.ctx.device),
-            "seed_": setup.seed,
-            "fit_time_": fit_time,
-            "ipc_per_class_": budget,
-        }
-        kind = KINDS.get(setup.strategy.result_kind)
-        state.update(
-            kind.fitted_attributes(result, prepared.X_source, layout, normalizer, setup.ctx.ipc)
-        )
-        state["y_syn_"] = prepared.classes[result.y.cpu().numpy()]
-        stored = kind.stored_values(state, n_values)
-        state["condensed_size_"] = {
-            "kind": kind.name,
-            "values": stored,
-            "bytes": 4 * stored,
-            "pixel_values": int(budget.sum()) * n_values,
-        }
-        return state
+        return fitted_attributes(setup, result, fit_time)
 
     def save(self, path: Any) -> str:
         """Write the condensed set and its metadata to an ``.npz`` file; returns the path written.

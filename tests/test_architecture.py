@@ -119,22 +119,7 @@ def test_imports_at_module_level(name):
     assert not late, f"{name} imports inside functions at {late}"
 
 
-#: Modules still over the limit: the part of issue 27 not done yet (strict: the list must shrink
-#: as they are split).
-OVER_LIMIT = {
-    "condensekit.condenser",
-}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="to split (issue 27)"))
-        if n in OVER_LIMIT
-        else n
-        for n in sorted(MODULES)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(MODULES))
 def test_modules_stay_small(name):
     lines = len(MODULES[name].read_text().splitlines())
     assert lines <= MAX_LINES, f"{name} has {lines} lines (at most {MAX_LINES})"
