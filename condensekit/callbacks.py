@@ -101,6 +101,11 @@ def _check_count(owner: str, name: str, value: Any) -> None:
 class Callback:
     """Base of callbacks: override any of the three hooks."""
 
+    def restores(self, ctx: Any) -> bool:
+        """Whether :meth:`on_fit_begin` will replace the synthetic set with a saved one; the
+        method then skips work whose result would be overwritten (the generative warm-up)."""
+        return False
+
     def on_fit_begin(self, state: LoopState) -> None:
         """Called once before the first iteration."""
 
@@ -229,9 +234,12 @@ class Checkpoint(Callback):
         self.every = every
         self.resume = resume
 
+    def restores(self, ctx: Any) -> bool:
+        return self.resume and Path(self.path).exists()
+
     def on_fit_begin(self, state: LoopState) -> None:
         path = Path(self.path)
-        if not (self.resume and path.exists()):
+        if not self.restores(state.ctx):
             return
         saved = torch.load(path, map_location="cpu", weights_only=True)
         if saved.get("fingerprint") != state.ctx.fingerprint:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -33,6 +34,8 @@ def run_outer_loop(
         If the loss stops being finite (raised by
         :class:`~condensekit.callbacks.DivergenceCheck`).
     """
+    if any(cb.restores(ctx) for cb in callbacks):
+        ctx = dataclasses.replace(ctx, resuming=True)
     syn = strategy.init_synthetic(ctx)
     state = LoopState(
         strategy=strategy,

@@ -51,6 +51,32 @@ def test_a_resumed_fit_gives_the_set_of_an_uninterrupted_one(digits_small, tmp_p
     assert torch.load(path, weights_only=True)["iteration"] == 6  # the last one is saved
 
 
+def test_a_resumed_generative_fit_skips_its_warm_up(digits_small, tmp_path, monkeypatch):
+    from condensekit.strategies.generative import GenerativeMatching
+
+    X, y = digits_small
+    settings = {**FAST, "max_iter": 4, "random_state": 1, **GEN}
+    warmups = []
+    real_warmup = GenerativeMatching.reconstruction_warmup
+
+    def counting(self, net, codes, ctx):
+        warmups.append(ctx.resuming)
+        return real_warmup(self, net, codes, ctx)
+
+    monkeypatch.setattr(GenerativeMatching, "reconstruction_warmup", counting)
+    whole = DatasetCondenser("generative", ipc=2, **settings).fit(X, y)
+    path = tmp_path / "gen.ckpt"
+    cond = DatasetCondenser(
+        "generative", ipc=2, callbacks=[Interrupt(path, every=1, at=2)], **settings
+    )
+    with pytest.raises(KeyboardInterrupt):
+        cond.fit(X, y)
+    assert warmups == [False, False]  # the uninterrupted fit's and the interrupted fit's
+    cond.set_params(callbacks=[Checkpoint(path, every=1)]).fit(X, y)
+    assert warmups == [False, False]  # resumed: the checkpoint holds the warmed-up generator
+    np.testing.assert_array_equal(cond.transform()[0], whole.transform()[0])
+
+
 def test_a_checkpoint_of_another_fit_is_refused(digits_small, tmp_path):
     X, y = digits_small
     path = tmp_path / "fit.ckpt"

@@ -115,6 +115,9 @@ class FitContext:
     fingerprint: str = ""
     #: ``warm_start``: the previous fit's set, normalised, ``ipc`` per class grouped by class.
     initial: torch.Tensor | None = None
+    #: Whether a callback restores a saved set before the first iteration (a resumed fit):
+    #: ``init_synthetic`` may then skip work whose result is overwritten.
+    resuming: bool = False
 
     @property
     def budget(self) -> torch.Tensor:

@@ -225,7 +225,8 @@ class GenerativeMatching(DistributionMatching):
         codes = torch.randn(
             ctx.data.n_classes, n_codes, self.latent_dim, generator=ctx.generator, device=ctx.device
         )
-        if ctx.init == "real" and self.warmup_iter > 0:
+        if ctx.init == "real" and self.warmup_iter > 0 and not ctx.resuming:
+            # a resumed fit restores the warmed-up generator (and the random stream) instead
             self.reconstruction_warmup(net, codes, ctx)
         return GeneratorSet(net, codes.requires_grad_(self.learn_codes), int(ctx.ipc), fresh, ctx)
 
