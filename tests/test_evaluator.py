@@ -1,5 +1,6 @@
 """CondensedEvaluator and the single training loop."""
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -111,6 +112,39 @@ def test_bad_evaluator_parameters(digits):
         CondensedEvaluator().evaluate("nope", X_test, y_test)
     with pytest.raises(ValueError, match="inconsistent numbers of samples"):
         CondensedEvaluator(**QUICK).evaluate(cond, X_test, y_test[:-1])
+
+
+def _parallel_set(digits):
+    X_train, X_test, y_train, y_test = digits
+    cond = DatasetCondenser("random", ipc=2, random_state=0, verbose=0).fit(X_train, y_train)
+    settings = {"n_models": 3, "epochs": 20, "random_state": 1, "model__width": 8}
+    return cond, X_test, y_test, settings
+
+
+def test_networks_trained_in_parallel_score_as_in_a_serial_run(digits):
+    cond, X_test, y_test, settings = _parallel_set(digits)
+    serial = CondensedEvaluator(**settings).evaluate(cond, X_test, y_test)
+    parallel = CondensedEvaluator(**settings, n_jobs=2).evaluate(cond, X_test, y_test)
+    assert parallel.accuracies == serial.accuracies  # each network from its own seed
+    threads = torch.get_num_threads()
+    with joblib.parallel_config(backend="threading", n_jobs=2):
+        threaded = CondensedEvaluator(**settings).evaluate(cond, X_test, y_test)
+    assert threaded.accuracies == serial.accuracies
+    assert torch.get_num_threads() == threads  # workers in this process leave it alone
+    for bad in (0, 1.5, "two"):
+        with pytest.raises(ValueError, match="'n_jobs' parameter"):
+            CondensedEvaluator(n_jobs=bad).evaluate(cond, X_test, y_test)
+
+
+def test_networks_trained_on_a_dask_cluster_score_as_in_a_serial_run(digits):
+    distributed = pytest.importorskip("dask.distributed")
+    cond, X_test, y_test, settings = _parallel_set(digits)
+    serial = CondensedEvaluator(**settings).evaluate(cond, X_test, y_test)
+    with distributed.Client(n_workers=2, threads_per_worker=1, processes=True) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        with joblib.parallel_config(backend="dask"):
+            on_dask = CondensedEvaluator(**settings).evaluate(cond, X_test, y_test)
+    assert on_dask.accuracies == serial.accuracies
 
 
 def test_bad_evaluation_inputs_name_the_argument(digits):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
+from functools import partial
 from numbers import Integral, Real
 from typing import Any, ClassVar
 
+import joblib
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
@@ -49,6 +52,35 @@ def _augment_name(augment: Any, spec: Any) -> str | None:
         if type(augment) is AUGMENTATIONS.get(name):
             return name
     return spec if isinstance(spec, str) else type(augment).__name__
+
+
+def _train_and_test(
+    seed: int,
+    threads: tuple[int, int] | None,
+    *,
+    model_name: str,
+    shape: tuple[int, ...],
+    n_classes: int,
+    device: torch.device,
+    model_kwargs: dict[str, Any],
+    train_kwargs: dict[str, Any],
+    data: tuple[torch.Tensor, ...],
+) -> float:
+    """Train one network from ``seed`` on the set and return its test accuracy.
+
+    A module-level function, so that joblib can run it in another process. ``threads`` is
+    ``(caller's process id, torch threads)``: a worker in another process uses that many
+    threads; one in the caller's process (a thread backend) leaves the setting alone. The
+    network's weights, shuffling and augmentation come from ``seed`` alone, wherever it runs.
+    """
+    if threads is not None and os.getpid() != threads[0]:
+        torch.set_num_threads(threads[1])  # this worker process's own setting
+    X_train, y_train, X_test, y_test = data
+    gen = make_generator(seed, device)
+    net = build_model(model_name, shape, n_classes, generator=gen, device=device, **model_kwargs)
+    with isolated_global_rng(derived_seed(seed, 1), device):
+        train_network(net, X_train, y_train, generator=gen, **train_kwargs)
+    return accuracy(net, X_test, y_test)
 
 
 class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
@@ -102,6 +134,13 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         Seeds of the networks' initialisation, shuffling and augmentation.
     verbose : int or bool, default=0
         Progress bar over the networks when true.
+    n_jobs : int or None, default=None
+        Networks trained at once, through joblib (``None``: 1 unless inside a
+        ``joblib.parallel_config`` that says otherwise; ``-1``: every core). Every network keeps
+        its own seed, so the accuracies are those of a serial run; under
+        ``joblib.parallel_config(backend="dask")`` or ``"ray"`` the networks train on a
+        cluster. With ``n_jobs > 1`` on a CPU, each worker process uses
+        ``torch.get_num_threads() // n_jobs`` threads (at least one).
     **kwargs
         ``model__<name>`` and ``augment__<name>`` settings.
     """
@@ -124,6 +163,11 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         "random_state": [RANDOM_STATE],
         "verbose": [BOOLEAN, Interval(Integral, 0, None, closed="left")],
         "protocol": [Options(["default", "paper"]), Dynamic(PROTOCOLS.names)],
+        "n_jobs": [
+            NONE,
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Integral, None, -1, closed="right"),
+        ],
     }
 
     def __init__(
@@ -141,6 +185,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         verbose: int = 0,
         protocol: str = "default",
+        n_jobs: int | None = None,
         **kwargs: Any,
     ) -> None:
         self.model = model
@@ -155,6 +200,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.protocol = protocol
+        self.n_jobs = n_jobs
         self._store_routed(kwargs)
 
     def _check_protocol(self) -> None:
@@ -298,33 +344,31 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         seeds = np.random.SeedSequence(seed_from_random_state(self.random_state)).generate_state(
             self.n_models, dtype=np.uint64
         )
-        accs = []
+        job = partial(
+            _train_and_test,
+            model_name=model_name,
+            shape=layout.internal_shape,
+            n_classes=n_classes,
+            device=device,
+            model_kwargs=self.routed_params("model"),
+            train_kwargs={
+                "epochs": int(epochs),
+                "lr": float(self.lr),
+                "momentum": float(self.momentum),
+                "weight_decay": float(self.weight_decay),
+                "batch_size": int(self.batch_size),
+                "augment": augment,
+            },
+            data=(X_train, y_train, X_test, y_test),
+        )
         start = time.perf_counter()
-        for seed in tqdm(seeds, desc="evaluate", disable=not self.verbose, leave=False):
-            seed = int(seed) & ((1 << 63) - 1)
-            gen = make_generator(seed, device)
-            net = build_model(
-                model_name,
-                layout.internal_shape,
-                n_classes,
-                generator=gen,
-                device=device,
-                **self.routed_params("model"),
-            )
-            with isolated_global_rng(derived_seed(seed, 1), device):
-                train_network(
-                    net,
-                    X_train,
-                    y_train,
-                    epochs=int(epochs),
-                    generator=gen,
-                    lr=float(self.lr),
-                    momentum=float(self.momentum),
-                    weight_decay=float(self.weight_decay),
-                    batch_size=int(self.batch_size),
-                    augment=augment,
-                )
-            accs.append(accuracy(net, X_test, y_test))
+        with joblib.parallel_config(n_jobs=self.n_jobs):
+            n_jobs = joblib.effective_n_jobs()
+        threads = (os.getpid(), max(1, torch.get_num_threads() // n_jobs)) if n_jobs > 1 else None
+        runs = joblib.Parallel(n_jobs=self.n_jobs, return_as="generator")(
+            joblib.delayed(job)(int(seed) & ((1 << 63) - 1), threads) for seed in seeds
+        )
+        accs = list(tqdm(runs, total=len(seeds), desc="evaluate", disable=not self.verbose))
         elapsed = time.perf_counter() - start
         result = EvaluationResult(
             float(np.mean(accs)),
