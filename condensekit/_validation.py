@@ -187,3 +187,22 @@ def validate_params(
         raise InvalidParameterError(
             f"The {prefix + name!r} parameter of {owner} must be {accepted}. Got {value!r} instead."
         )
+
+
+def is_shape(value: Any) -> bool:
+    """A tuple or list ``(H, W)`` or ``(C, H, W)`` of positive ints."""
+    return (
+        isinstance(value, (tuple, list))
+        and len(value) in (2, 3)
+        and all(isinstance(v, Integral) and not isinstance(v, bool) and v > 0 for v in value)
+    )
+
+
+def is_fraction(value: Any) -> bool:
+    """A float (not an int) in (0, 1]: a budget as a fraction of every class."""
+    return isinstance(value, Real) and not isinstance(value, Integral) and 0 < value <= 1
+
+
+def is_augment(value: Any) -> bool:
+    """An augmentation object: callable, with ``draw()``."""
+    return callable(value) and hasattr(value, "draw")

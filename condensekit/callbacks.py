@@ -261,7 +261,8 @@ class Checkpoint(Callback):
 
     def on_iteration_end(self, state: LoopState) -> None:
         it = state.iteration + 1
-        if it % self.every == 0 or it == state.ctx.max_iter or state.stop:
+        due = it % self.every == 0 or it == state.ctx.max_iter or state.stop
+        if due and state.ctx.ranks.main:  # a distributed fit: one writer, every rank reads
             self.save(state)
 
     def save(self, state: LoopState) -> None:

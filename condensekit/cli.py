@@ -37,6 +37,7 @@ from .benchmark import (
     run_benchmark,
 )
 from .condenser import DatasetCondenser
+from .distributed import init_from_environment
 from .evaluation import CondensedEvaluator
 from .evaluation.protocols import PROTOCOLS
 from .io import CondensedFileError, load_condensed
@@ -78,6 +79,7 @@ def _cmd_condense(args: argparse.Namespace) -> int:
     if args.max_iter is not None:
         settings["max_iter"] = args.max_iter
     settings.update(parse_settings(args.set))
+    ranks = init_from_environment()  # under torchrun: one fit across its processes
     cond = DatasetCondenser(
         args.method,
         ipc=args.ipc,
@@ -87,6 +89,8 @@ def _cmd_condense(args: argparse.Namespace) -> int:
         verbose=0 if args.quiet else 1,
         **settings,
     ).fit(X, y)
+    if not ranks.main:
+        return 0  # rank 0 writes the files and reports
     written = cond.save(args.output)
     print(
         f"condensed {len(y)} samples into {len(cond.y_syn_)} with {args.method} in "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from numbers import Integral, Real
+from numbers import Integral
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,6 +26,9 @@ from ._validation import (
     Interval,
     InvalidParameterError,
     Options,
+    is_augment,
+    is_fraction,
+    is_shape,
 )
 from .augment import AUGMENTATIONS
 from .base import BaseCondenser
@@ -38,23 +41,6 @@ from .sets import CondensedSet
 from .strategies.base import Method
 
 logger = logging.getLogger("condensekit")
-
-
-def _is_shape(value: Any) -> bool:
-    return (
-        isinstance(value, (tuple, list))
-        and len(value) in (2, 3)
-        and all(isinstance(v, Integral) and not isinstance(v, bool) and v > 0 for v in value)
-    )
-
-
-def _is_fraction(value: Any) -> bool:
-    """A float (not an int) in (0, 1]: a budget as a fraction of every class."""
-    return isinstance(value, Real) and not isinstance(value, Integral) and 0 < value <= 1
-
-
-def _is_augment(value: Any) -> bool:
-    return callable(value) and hasattr(value, "draw")
 
 
 def _is_callback_list(value: Any) -> bool:
@@ -118,6 +104,18 @@ class DatasetCondenser(BaseCondenser):
         a checkpoint resumes from it and gives the set an uninterrupted fit gives) or your own.
         Called in the order given, after the divergence check and before the progress bar.
         Selections, which have no outer loop, refuse them.
+    data_mode : {"auto", "memory", "stream"}, default="auto"
+        ``"memory"`` normalises every real sample onto the device once (the fastest).
+        ``"stream"`` keeps only the labels and a per-class index, and decodes the rows each
+        iteration gathers from the caller's data (a map-style ``Dataset``, or arrays) through a
+        ``DataLoader``: memory stays flat in the number of samples. Its normalisation
+        statistics and value range come from 10,000 random samples (all when fewer). Only the
+        learned methods stream; the selections read every sample. ``"auto"``: streams a
+        ``Dataset`` whose samples would take more than 1 GiB as float32, with a method that
+        can; everything else in memory.
+    num_workers : int, default=0
+        ``DataLoader`` worker processes that decode streamed rows (0: this process); pinned
+        memory is used on CUDA.
     **kwargs
         Method settings as ``strategy__<name>`` (``strategy__lr_syn=0.5``,
         ``strategy__batch_real=64``), network settings as ``model__<name>`` and augmentation
@@ -180,7 +178,10 @@ class DatasetCondenser(BaseCondenser):
     fit_time_ : float
         Seconds spent in the method.
     value_range_ : tuple of float
-        ``(min, max)`` of the training samples, in the caller's value scale (for pictures).
+        ``(min, max)`` of the training samples, in the caller's value scale (for pictures; a
+        streamed fit's, of its statistics sample).
+    data_mode_ : str
+        ``"memory"`` or ``"stream"``: how the fit read the real data.
 
     Examples
     --------
@@ -199,7 +200,7 @@ class DatasetCondenser(BaseCondenser):
         "method": [Dynamic(list_methods)],
         "ipc": [
             Interval(Integral, 1, None, closed="left"),
-            Check(_is_fraction, "a float in (0, 1] (that fraction of every class)"),
+            Check(is_fraction, "a float in (0, 1] (that fraction of every class)"),
             InstanceOf((dict,), "a dict {class label: int >= 1}"),
         ],
         "max_iter": [NONE, Interval(Integral, 1, None, closed="left")],
@@ -209,13 +210,15 @@ class DatasetCondenser(BaseCondenser):
         "augment": [
             Options(["auto", None]),
             Dynamic(AUGMENTATIONS.names),
-            Check(_is_augment, "an augmentation object with draw() and __call__()"),
+            Check(is_augment, "an augmentation object with draw() and __call__()"),
         ],
         "init": [Options(["auto", "real", "noise"])],
-        "input_shape": [NONE, Check(_is_shape, "a tuple (H, W) or (C, H, W) of positive ints")],
+        "input_shape": [NONE, Check(is_shape, "a tuple (H, W) or (C, H, W) of positive ints")],
         "verbose": [BOOLEAN, Interval(Integral, 0, None, closed="left")],
         "warm_start": [BOOLEAN],
         "callbacks": [NONE, Check(_is_callback_list, "a list of condensekit.callbacks.Callback")],
+        "data_mode": [Options(["auto", "memory", "stream"])],
+        "num_workers": [Interval(Integral, 0, None, closed="left")],
     }
 
     def __init__(
@@ -233,6 +236,8 @@ class DatasetCondenser(BaseCondenser):
         verbose: int = 1,
         warm_start: bool = False,
         callbacks: list[Callback] | None = None,
+        data_mode: str = "auto",
+        num_workers: int = 0,
         **kwargs: Any,
     ) -> None:
         self.method = method
@@ -247,6 +252,8 @@ class DatasetCondenser(BaseCondenser):
         self.verbose = verbose
         self.warm_start = warm_start
         self.callbacks = callbacks
+        self.data_mode = data_mode
+        self.num_workers = num_workers
         self._store_routed(kwargs)
 
     def _build_method(self) -> Method:

@@ -18,13 +18,17 @@ import torch
 from ._torch_utils import make_generator, resolve_device, seed_from_random_state
 from ._validation import InvalidParameterError
 from .augment import build_augment
-from .base import PreparedData, prepare_training_data
+from .base import PreparedData
 from .callbacks import Callback, DivergenceCheck, ProgressBar, data_fingerprint
 from .data.adapters import Normalizer
+from .data.reading import read_real_data
+from .data.real import StreamedRealData
+from .distributed import Ranks, check_same, current_ranks
 from .kinds import KINDS
+from .methods import METHODS, list_methods
 from .models import build_model, resolve_model_name
 from .sets import CondensedSet
-from .strategies.base import CondensedResult, FitContext, Method, RealData
+from .strategies.base import CondensedResult, FitContext, Method
 
 logger = logging.getLogger("condensekit")
 
@@ -40,6 +44,7 @@ class FitSetup:
     budget: np.ndarray
     seed: int
     model_name: str
+    value_range: tuple[float, float]
 
 
 def class_budget(
@@ -159,10 +164,11 @@ def warm_start_set(
     return normalizer.normalize(layout.to_internal(previous.X)).to(device)
 
 
-def loop_callbacks(condenser: Any) -> tuple[Callback, ...]:
-    """The outer loop's callbacks: the divergence check, the user's, the progress bar."""
+def loop_callbacks(condenser: Any, ranks: Ranks) -> tuple[Callback, ...]:
+    """The outer loop's callbacks: the divergence check, the user's, the progress bar (shown
+    by rank 0 only)."""
     user = tuple(condenser.callbacks or ())
-    bar = (ProgressBar(),) if condenser.verbose else ()
+    bar = (ProgressBar(),) if condenser.verbose and ranks.main else ()
     return (DivergenceCheck(), *user, *bar)
 
 
@@ -183,13 +189,23 @@ def setup_fit(condenser: Any, X: Any, y: Any) -> FitSetup:
     )
     init = strategy.resolve_init(condenser.init)
     device = resolve_device(condenser.device, name)
-    prepared = prepare_training_data(X, y, condenser.input_shape, name)
+    ranks = current_ranks()
+    if ranks.active and not strategy.supports_distributed:
+        raise InvalidParameterError(
+            f"method {condenser.method!r} cannot yet run one fit across processes (this is "
+            f"rank {ranks.rank} of {ranks.world}); distributed fits support "
+            f"{[m for m in list_methods() if METHODS.get(m).supports_distributed]}. Run it in "
+            "one process."
+        )
+    seed = ranks.broadcast_int(seed_from_random_state(condenser.random_state))
+    prepared, data, normalizer, value_range, sampled = read_real_data(
+        condenser, X, y, strategy, device, seed
+    )
     layout = prepared.layout
     budget = class_budget(condenser.ipc, prepared, strategy, init, condenser.method)
     augment = resolve_augment(condenser, strategy, layout.is_image)
     model_name = resolve_model_name(condenser.model, layout.is_image)
     model_kwargs = condenser.routed_params("model")
-    seed = seed_from_random_state(condenser.random_state)
     generator = make_generator(seed, device)
     n_classes = len(prepared.classes)
 
@@ -216,11 +232,10 @@ def setup_fit(condenser: Any, X: Any, y: Any) -> FitSetup:
             generator=torch.Generator().manual_seed(0),
             **model_kwargs,
         )
-    normalizer = Normalizer.fit(prepared.X)
-    data = RealData(
-        normalizer.normalize(prepared.X).to(device),
-        torch.as_tensor(prepared.y, device=device),
-        n_classes,
+    check_same(
+        ranks,
+        [data.counts.float(), torch.as_tensor(normalizer.mean), torch.as_tensor(normalizer.std)],
+        "real data (class counts or normalisation statistics)",
     )
     previous = getattr(condenser, "_previous", None)  # set by a warm_start fit
     initial = warm_start_set(previous, prepared, normalizer, budget, device)
@@ -238,9 +253,9 @@ def setup_fit(condenser: Any, X: Any, y: Any) -> FitSetup:
         augment=augment,
         verbose=int(condenser.verbose),
         description=f"{condenser.method} ipc={condenser.ipc}",
-        callbacks=loop_callbacks(condenser),
+        callbacks=loop_callbacks(condenser, ranks),
         fingerprint=data_fingerprint(
-            data.X,
+            sampled,
             data.y,
             repr((condenser.method, budget.tolist(), condenser.max_iter, seed, init, model_name)),
             repr((sorted(strategy.get_params().items()), sorted(model_kwargs.items()))),
@@ -248,17 +263,27 @@ def setup_fit(condenser: Any, X: Any, y: Any) -> FitSetup:
             *(() if initial is None else (initial,)),
         ),
         initial=initial,
+        ranks=ranks,
     )
-    return FitSetup(strategy, ctx, prepared, normalizer, budget, seed, model_name)
+    return FitSetup(strategy, ctx, prepared, normalizer, budget, seed, model_name, value_range)
+
+
+def result_tensors(result: CondensedResult) -> list[torch.Tensor]:
+    """The tensors that make a result: its samples, or its generator's weights and codes."""
+    if result.generator is not None:
+        return [*result.generator.state_dict().values(), result.latents]
+    return [t for t in (result.X, result.sample_indices) if t is not None]
 
 
 def fitted_attributes(setup: FitSetup, result: CondensedResult, fit_time: float) -> dict[str, Any]:
-    """The fitted attributes of a finished fit."""
+    """The fitted attributes of a finished fit (checked to be the same on every rank)."""
+    check_same(setup.ctx.ranks, result_tensors(result), "condensed set")
     prepared, normalizer, budget = setup.prepared, setup.normalizer, setup.budget
     layout = prepared.layout
     n_values = int(np.prod(layout.sample_shape))
     state: dict[str, Any] = {
-        "value_range_": (float(prepared.X.min()), float(prepared.X.max())),
+        "value_range_": setup.value_range,
+        "data_mode_": "stream" if isinstance(setup.ctx.data, StreamedRealData) else "memory",
         "classes_": prepared.classes,
         "n_features_in_": n_values,
         "history_": result.history,

@@ -31,6 +31,7 @@ from .._validation import (
     InstanceOf,
     Interval,
     Options,
+    is_augment,
 )
 from ..augment import AUGMENTATIONS, build_augment
 from ..base import RoutedParamsMixin
@@ -157,7 +158,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         "augment": [
             NONE,
             Dynamic(AUGMENTATIONS.names),
-            Check(lambda v: callable(v) and hasattr(v, "draw"), "an augmentation object"),
+            Check(is_augment, "an augmentation object"),
         ],
         "device": [InstanceOf((str, torch.device), "a device string or a torch.device")],
         "random_state": [RANDOM_STATE],

@@ -15,77 +15,9 @@ from torch import nn
 from .._torch_utils import init_parameters
 from .._validation import InvalidParameterError, validate_params
 from ..callbacks import Callback, History
+from ..data.real import RealData
+from ..distributed import Ranks
 from ..loop import run_outer_loop
-
-
-class RealData:
-    """The real training set on the device, grouped by class for fast per-class sampling.
-
-    Parameters
-    ----------
-    X : torch.Tensor of shape (n, ...)
-        Normalised samples.
-    y : torch.Tensor of shape (n,)
-        Class indices in ``[0, n_classes)``.
-    n_classes : int
-        Number of classes.
-    """
-
-    def __init__(self, X: torch.Tensor, y: torch.Tensor, n_classes: int) -> None:
-        self.X = X
-        self.y = y
-        self.n_classes = n_classes
-        self.order = torch.argsort(y, stable=True)
-        self.counts = torch.bincount(y, minlength=n_classes)
-        self.offsets = torch.cumsum(self.counts, 0) - self.counts
-        self._max_count = int(self.counts.max())
-
-    @property
-    def sample_shape(self) -> tuple[int, ...]:
-        """Shape of one internal sample."""
-        return tuple(self.X.shape[1:])
-
-    @property
-    def is_image(self) -> bool:
-        """True when samples are images ``(C, H, W)``."""
-        return self.X.dim() == 4
-
-    def sample_per_class_dense(
-        self, n_per_class: int, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Like :meth:`sample_per_class`, as a ``(n_classes, k)`` grid of rows and a validity mask.
-
-        ``k = min(n_per_class, largest class)``; where a class holds fewer than ``k`` samples,
-        the extra entries repeat one of its rows and are marked invalid.
-        """
-        dev = self.X.device
-        n_classes, width = self.n_classes, self._max_count
-        k = min(int(n_per_class), width)
-        keys = torch.rand(n_classes, width, generator=generator, device=dev)
-        positions = torch.arange(width, device=dev).expand(n_classes, width)
-        keys = torch.where(positions < self.counts[:, None], keys, torch.full_like(keys, 2.0))
-        pos = keys.topk(k, dim=1, largest=False).indices
-        valid = pos < self.counts[:, None]
-        pos = torch.where(valid, pos, torch.zeros_like(pos))
-        return self.order[self.offsets[:, None] + pos], valid
-
-    def sample_per_class(
-        self, n_per_class: int, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Draw up to ``n_per_class`` distinct samples of every class in one batched operation.
-
-        Classes with fewer samples contribute all of them.
-
-        Returns
-        -------
-        indices : torch.Tensor
-            Rows of :attr:`X`, grouped by class (class 0 first).
-        labels : torch.Tensor
-            Class of each returned row.
-        """
-        rows, valid = self.sample_per_class_dense(n_per_class, generator)
-        labels = torch.arange(self.n_classes, device=rows.device)[:, None].expand_as(rows)
-        return rows[valid], labels[valid]
 
 
 @dataclass
@@ -118,6 +50,8 @@ class FitContext:
     #: Whether a callback restores a saved set before the first iteration (a resumed fit):
     #: ``init_synthetic`` may then skip work whose result is overwritten.
     resuming: bool = False
+    #: This process's rank among the processes of a distributed fit (one process: rank 0 of 1).
+    ranks: Ranks = field(default_factory=Ranks)
 
     @property
     def budget(self) -> torch.Tensor:
@@ -198,6 +132,12 @@ class Method(BaseEstimator):
     result_kind: ClassVar[str] = "pixels"
     #: Whether ``warm_start=True`` can start the method from the previous fit's set.
     supports_warm_start: ClassVar[bool] = False
+    #: Whether the method only gathers rows of the real data (``ctx.data.gather``), so that a
+    #: fit can stream them (``data_mode="stream"``); False for methods that read every sample.
+    supports_streaming: ClassVar[bool] = False
+    #: Whether a fit can span processes (:mod:`condensekit.distributed`): the method sums its
+    #: real statistics over the ranks (``ctx.ranks``).
+    supports_distributed: ClassVar[bool] = False
 
     def validate(self, prefix: str = "strategy__") -> None:
         """Check the settings against ``_parameter_constraints``."""
@@ -294,6 +234,7 @@ class MatchingStrategy(Method):
     lr_syn: float
     momentum_syn: float
     supports_warm_start: ClassVar[bool] = True
+    supports_streaming: ClassVar[bool] = True
 
     def init_synthetic(self, ctx: FitContext) -> SyntheticSet:
         """Start from the previous set (``warm_start``), ``ipc`` random real samples per
@@ -303,7 +244,7 @@ class MatchingStrategy(Method):
             return SyntheticSet(ctx.initial, labels)
         if ctx.init == "real":
             rows, labels = ctx.data.sample_per_class(ctx.ipc, ctx.generator)
-            X = ctx.data.X[rows]
+            X = ctx.data.gather(rows)
         else:
             X = torch.randn(
                 (len(labels), *ctx.data.sample_shape), generator=ctx.generator, device=ctx.device

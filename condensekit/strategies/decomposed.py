@@ -203,6 +203,8 @@ class DecomposedDistributionMatching(DistributionMatching):
     both are on by default, and each can be switched off with its weight.
     """
 
+    #: Its style terms read the real feature maps' moments, not yet summed over ranks.
+    supports_distributed: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict] = {
         **DistributionMatching._parameter_constraints,
         "style_weight": [Interval(Real, 0, None, closed="left")],

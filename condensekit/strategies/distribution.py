@@ -45,6 +45,7 @@ class DistributionMatching(MatchingStrategy):
     default_augment: ClassVar[str | None] = "dsa"
     paper_protocol: ClassVar[str] = "dsa"
     budget_family: ClassVar[str | None] = "distribution"
+    supports_distributed: ClassVar[bool] = True
 
     def __init__(
         self, lr_syn: float = 1.0, momentum_syn: float = 0.5, batch_real: int = 256
@@ -63,18 +64,25 @@ class DistributionMatching(MatchingStrategy):
         """Sum over classes of the squared distance between mean embeddings (plus the terms of
         :meth:`extra_loss`, none for DM)."""
         data = ctx.data
-        rows, y_real = data.sample_per_class(self.batch_real, ctx.generator)
-        x_real = data.X[rows]
+        rows, y_all = data.sample_per_class(self.batch_real, ctx.generator)
+        mine = ctx.ranks.share(len(rows), rows.device)  # a distributed fit: this rank's rows
+        y_real = y_all if mine is None else y_all[mine]
+        x_real = data.gather(rows if mine is None else rows[mine])
         x_syn, y_syn = syn.samples()
         if ctx.augment is not None:
-            params = ctx.augment.draw(data.n_classes, ctx.generator, tuple(x_real.shape[2:]))
+            params = ctx.augment.draw(data.n_classes, ctx.generator, tuple(x_syn.shape[2:]))
             x_real = ctx.augment(x_real, params, y_real)
             x_syn = ctx.augment(x_syn, params, y_syn)
         tap = self.feature_tap()
         with torch.no_grad():
             real = self.features(net, x_real, tap)
         synthetic = self.features(net, x_syn, tap)
-        mean_real = class_means(real[0], y_real, data.n_classes)
+        if mine is None:
+            mean_real = class_means(real[0], y_real, data.n_classes)
+        else:  # every rank's per-class sums, over the whole batch's counts
+            onehot = torch.nn.functional.one_hot(y_real, data.n_classes).to(real[0].dtype)
+            counts = torch.bincount(y_all, minlength=data.n_classes).clamp_min(1)
+            mean_real = ctx.ranks.sum(onehot.T @ real[0]) / counts[:, None]
         loss = self.matching_loss(mean_real, synthetic[0], y_syn, ctx)
         if self.has_extra_terms():
             loss = loss + self.extra_loss(real, y_real, synthetic, y_syn, ctx)

@@ -237,7 +237,7 @@ class GenerativeMatching(DistributionMatching):
         """
         n_classes, n_codes, _ = codes.shape
         rows, valid = ctx.data.sample_per_class_dense(n_codes, ctx.generator)
-        target = ctx.data.X[rows[valid]]
+        target = ctx.data.gather(rows[valid])
         z = codes[:, : rows.shape[1]][valid]
         labels = torch.arange(n_classes, device=ctx.device)[:, None].expand_as(rows)[valid]
         optimizer = self.make_optimizer(list(net.parameters()))

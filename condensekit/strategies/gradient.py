@@ -225,7 +225,8 @@ class GradientMatching(MatchingStrategy):
         """Gradient distance between real and synthetic data on the current network."""
         data = ctx.data
         rows, valid = data.sample_per_class_dense(self.batch_real, ctx.generator)
-        x_real, y_real = data.X[rows], data.y[rows]  # (C, k, ...): classes along the first axis
+        # (C, k, ...): classes along the first axis
+        x_real, y_real = data.gather(rows), data.y[rows]
         x_syn, y_syn = syn.samples()
         n_classes = data.n_classes
         x_syn = x_syn.view(n_classes, ctx.ipc, *x_syn.shape[1:])

@@ -1,0 +1,82 @@
+"""Many classes: DM and the generative method on 1,000 classes cost what 10 classes cost.
+
+The data is MNIST's 60,000 training images cut into pseudo-classes **by index** (image ``i``
+gets label ``i mod k``; the labels say nothing about the digits, this measures cost, not
+accuracy). Every fit takes the same number of real images an iteration (``--real`` in all,
+``real / k`` per class), ipc 1, a ConvNet of width 32, so a cost that grows with ``k`` is
+per-class overhead (Python loops, per-class kernels), not network work. The generator's size
+is reported too: only its class embedding may grow with ``k``.
+
+Usage::
+
+    python benchmarks/bench_many_classes.py --data-root ../shared/data \\
+        --out benchmarks/results/many_classes_mnist_cpu.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+
+import numpy as np
+
+from condensekit import DatasetCondenser
+from condensekit.benchmark import write_report
+from condensekit.data import load_mnist
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-root", default=None)
+    parser.add_argument("--classes", type=int, nargs="+", default=[10, 1000])
+    parser.add_argument("--real", type=int, default=4000, help="real images an iteration")
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--out", default="benchmarks/results/many_classes_mnist_cpu.json")
+    args = parser.parse_args(argv)
+    X, _ = load_mnist(args.data_root, train=True)
+    rows = []
+    for method in ("dm", "generative"):
+        for k in args.classes:
+            y = np.arange(len(X)) % k
+            settings = {
+                "ipc": 1,
+                "max_iter": args.iterations,
+                "random_state": 0,
+                "verbose": 0,
+                "model__width": 32,
+                "strategy__batch_real": args.real // k,
+            }
+            cond = DatasetCondenser(method, **settings).fit(X, y)
+            row = {
+                "method": method,
+                "classes": k,
+                "real_per_iteration": args.real // k * k,
+                "iterations": cond.n_iter_,
+                "seconds_per_iteration": cond.fit_time_ / cond.n_iter_,
+                "fit_s": cond.fit_time_,
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "condensed_values": cond.condensed_size_["values"],
+            }
+            if method == "generative":
+                embedding = sum(
+                    p.numel() for n, p in cond.generator_.named_parameters() if "embed" in n
+                )
+                row["generator_parameters"] = sum(p.numel() for p in cond.generator_.parameters())
+                row["generator_embedding_parameters"] = embedding
+            rows.append(row)
+            print(
+                f"{method} {k} classes: {row['seconds_per_iteration']:.2f} s/iteration "
+                f"({row['real_per_iteration']} real images)"
+                + (
+                    f", generator {row['generator_parameters']} parameters "
+                    f"({row['generator_embedding_parameters']} in the class embedding)"
+                    if method == "generative"
+                    else ""
+                ),
+                flush=True,
+            )
+    write_report(args.out, rows)
+
+
+if __name__ == "__main__":
+    main()
