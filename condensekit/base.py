@@ -242,7 +242,8 @@ class BaseCondenser(RoutedParamsMixin, BaseEstimator):
         X : array-like, torch.Tensor or torch.utils.data.Dataset
             Images ``(n, C, H, W)``, ``(n, H, W, C)`` or ``(n, H, W)``, or rows of features
             ``(n, d)`` (set ``input_shape`` to treat rows as images); any numeric dtype, any value
-            scale. A map-style Dataset yielding ``(image, label)`` pairs is read whole.
+            scale. A map-style Dataset yielding ``(image, label)`` pairs is read whole, or
+            streamed with ``data_mode="stream"`` (:class:`~condensekit.DatasetCondenser`).
         y : array-like of shape (n,)
             Class labels of any sortable hashable type, at least two classes. Must be None when
             ``X`` is a Dataset.

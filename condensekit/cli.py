@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import numpy as np
+import torch.distributed as dist
 
 from ._cli_inputs import CLIError, image_shape, load_data, parse_settings, positive_int
 from ._validation import InvalidParameterError
@@ -37,7 +38,7 @@ from .benchmark import (
     run_benchmark,
 )
 from .condenser import DatasetCondenser
-from .distributed import init_from_environment
+from .distributed import init_from_environment, is_main_process
 from .evaluation import CondensedEvaluator
 from .evaluation.protocols import PROTOCOLS
 from .io import CondensedFileError, load_condensed
@@ -79,17 +80,22 @@ def _cmd_condense(args: argparse.Namespace) -> int:
     if args.max_iter is not None:
         settings["max_iter"] = args.max_iter
     settings.update(parse_settings(args.set))
-    ranks = init_from_environment()  # under torchrun: one fit across its processes
-    cond = DatasetCondenser(
-        args.method,
-        ipc=args.ipc,
-        device=args.device,
-        random_state=args.seed,
-        input_shape=args.input_shape,
-        verbose=0 if args.quiet else 1,
-        **settings,
-    ).fit(X, y)
-    if not ranks.main:
+    created = init_from_environment()  # under torchrun: one fit across its processes
+    try:
+        cond = DatasetCondenser(
+            args.method,
+            ipc=args.ipc,
+            device=args.device,
+            random_state=args.seed,
+            input_shape=args.input_shape,
+            verbose=0 if args.quiet else 1,
+            **settings,
+        ).fit(X, y)
+        main_rank = is_main_process()
+    finally:
+        if created:
+            dist.destroy_process_group()
+    if not main_rank:
         return 0  # rank 0 writes the files and reports
     written = cond.save(args.output)
     print(

@@ -5,9 +5,12 @@ across ranks, and every rank takes the same steps on the same synthetic set.
 Every rank draws the same real batch (the fit's generator is seeded alike on every rank: the
 seed is broadcast from rank 0), decodes and embeds only its share of it (every ``world``-th
 row), and the per-class sums of the embeddings are all-reduced. The synthetic side is computed
-whole on every rank from the same generator, so the gradients, and the set, are the same
-everywhere; :func:`check_same` verifies it at the end. Collectives time out as the process group
-says (``init_process_group(timeout=...)``); ``torchrun`` stops every rank when one fails.
+whole on every rank from the same generator; its gradients are averaged over the ranks before
+every step (equal in exact arithmetic, so this only removes the drift of non-deterministic GPU
+kernels), and decisions to stop or to resume are taken together, so every rank takes the same
+steps on the same set; :func:`check_same` verifies it at the end. Collectives time out as the
+process group says (``init_process_group(timeout=...)``); ``torchrun`` stops every rank when
+one fails.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ import torch.distributed as dist
 
 @dataclass(frozen=True)
 class Ranks:
-    """Where this process stands in the fit: its rank among ``world`` processes."""
+    """Where this process stands in the fit: its rank among ``world`` processes, and the device
+    its collectives run on (the fit's: CUDA tensors under NCCL, CPU tensors under gloo)."""
 
     rank: int = 0
     world: int = 1
+    device: str = "cpu"
 
     @property
     def active(self) -> bool:
@@ -50,36 +55,80 @@ class Ranks:
         return tensor
 
     def broadcast_int(self, value: int) -> int:
-        """Rank 0's ``value`` on every rank."""
+        """Rank 0's ``value`` (an int below 2**63) on every rank."""
         if not self.active:
             return value
-        box = [value]
-        dist.broadcast_object_list(box, src=0)
-        return int(box[0])
+        box = torch.tensor([value], dtype=torch.int64, device=self.device)
+        dist.broadcast(box, src=0)
+        return int(box.item())
+
+    def average_gradients(self, params: list[torch.Tensor]) -> None:
+        """Replace every gradient of ``params`` by its mean over the ranks."""
+        if not self.active:
+            return
+        for p in params:
+            if p.grad is not None:
+                dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
+                p.grad /= self.world
+
+    def agree(self, flag: bool, what: str) -> bool:
+        """``flag`` when every rank has it; raise when the ranks disagree (on ``what``)."""
+        if not self.active:
+            return flag
+        votes = torch.tensor([float(flag), float(flag)], device=self.device)
+        dist.all_reduce(votes[:1], op=dist.ReduceOp.MIN)
+        dist.all_reduce(votes[1:], op=dist.ReduceOp.MAX)
+        if votes[0] != votes[1]:
+            raise RuntimeError(
+                f"The ranks of a distributed fit disagree on {what}; every rank must see the "
+                "same files (a shared filesystem) and settings."
+            )
+        return flag
+
+    def any(self, flag: bool) -> bool:
+        """Whether any rank has ``flag`` (every rank gets the same answer)."""
+        if not self.active:
+            return flag
+        vote = torch.tensor([float(flag)], device=self.device)
+        dist.all_reduce(vote, op=dist.ReduceOp.MAX)
+        return bool(vote.item())
 
 
-def current_ranks() -> Ranks:
-    """The ranks of the initialised default process group, or one process."""
+def current_ranks(device: torch.device | str = "cpu") -> Ranks:
+    """The ranks of the initialised default process group (collectives on ``device``), or one
+    process."""
     if dist.is_available() and dist.is_initialized():
-        return Ranks(dist.get_rank(), dist.get_world_size())
+        return Ranks(dist.get_rank(), dist.get_world_size(), str(device))
     return Ranks()
 
 
-def init_from_environment() -> Ranks:
-    """Join the process group ``torchrun`` describes (``WORLD_SIZE`` > 1 in the environment),
-    with NCCL on CUDA and gloo on the CPU; one process otherwise."""
+def init_from_environment() -> bool:
+    """Join the process group ``torchrun`` describes (``WORLD_SIZE`` > 1 in the environment):
+    NCCL for CUDA tensors and gloo for CPU tensors, each rank on the GPU of its ``LOCAL_RANK``.
+    Returns whether this call created the group (its caller then destroys it)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and dist.is_available() and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
-    return current_ranks()
+    if world <= 1 or not dist.is_available() or dist.is_initialized():
+        return False
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend="cpu:gloo,cuda:nccl")
+    else:
+        dist.init_process_group(backend="gloo")
+    return True
+
+
+def is_main_process() -> bool:
+    """Whether this process is rank 0 of the default process group (or alone)."""
+    return current_ranks().main
 
 
 def check_same(ranks: Ranks, tensors: list[torch.Tensor], what: str) -> None:
     """Raise unless ``tensors`` are bit-identical on every rank."""
     if not ranks.active:
         return
-    flat = torch.cat([t.detach().reshape(-1).to(torch.float64) for t in tensors])
-    low, high = flat.clone(), flat.clone()
+    flat = torch.cat([t.detach().reshape(-1).to(ranks.device, torch.float64) for t in tensors])
+    flat = torch.nan_to_num(flat, nan=0.0)  # NaN is caught by the divergence check, not here
+    low, high = flat.clone(), flat
     dist.all_reduce(low, op=dist.ReduceOp.MIN)
     dist.all_reduce(high, op=dist.ReduceOp.MAX)
     if not torch.equal(low, high):

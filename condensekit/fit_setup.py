@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from ._torch_utils import make_generator, resolve_device, seed_from_random_state
 from ._validation import InvalidParameterError
@@ -189,7 +190,7 @@ def setup_fit(condenser: Any, X: Any, y: Any) -> FitSetup:
     )
     init = strategy.resolve_init(condenser.init)
     device = resolve_device(condenser.device, name)
-    ranks = current_ranks()
+    ranks = current_ranks(device)
     if ranks.active and not strategy.supports_distributed:
         raise InvalidParameterError(
             f"method {condenser.method!r} cannot yet run one fit across processes (this is "
@@ -220,7 +221,13 @@ def setup_fit(condenser: Any, X: Any, y: Any) -> FitSetup:
         )
 
     if strategy.learns_samples:
-        make_network()  # fail fast on a network that cannot take these inputs
+        probe = make_network()  # fail fast on a network that cannot take these inputs
+        if ranks.active and any(isinstance(m, _BatchNorm) for m in probe.modules()):
+            raise InvalidParameterError(
+                f"model={model_name!r} has batch normalisation, whose statistics would differ "
+                "between one rank's share of the real batch and the whole batch; a distributed "
+                "fit needs a network without it (model__norm='instance')."
+            )
     else:
         # A selection may never build one (random, raw features), yet a bad ``model`` or
         # ``model__*`` is still reported; checked on the CPU from a throwaway generator,

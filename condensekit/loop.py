@@ -34,7 +34,7 @@ def run_outer_loop(
         If the loss stops being finite (raised by
         :class:`~condensekit.callbacks.DivergenceCheck`).
     """
-    if any(cb.restores(ctx) for cb in callbacks):
+    if ctx.ranks.agree(any(cb.restores(ctx) for cb in callbacks), "resuming from a checkpoint"):
         ctx = dataclasses.replace(ctx, resuming=True)
     syn = strategy.init_synthetic(ctx)
     state = LoopState(
@@ -56,7 +56,7 @@ def run_outer_loop(
             state.history.append(state.record)
             for cb in callbacks:
                 cb.on_iteration_end(state)
-            if state.stop:
+            if ctx.ranks.any(state.stop):  # a distributed fit stops on every rank together
                 break
     finally:
         for cb in callbacks:
@@ -78,6 +78,7 @@ def _iteration(strategy: MatchingStrategy, ctx: FitContext, state: LoopState, it
         loss = strategy.loss(net, syn, ctx, it, step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        ctx.ranks.average_gradients(syn.parameters())
         optimizer.step()
         strategy.after_step(net, syn, ctx, it, step)
         total += loss.detach()

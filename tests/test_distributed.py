@@ -79,12 +79,14 @@ def test_two_processes_give_every_rank_the_one_process_set(tmp_path, method):
 
 
 def test_a_distributed_fit_refuses_other_data_and_methods_it_cannot_split(tmp_path):
-    for name in ("data", "dc"):
+    for name in ("data", "dc", "batchnorm"):
         (tmp_path / name).mkdir()
     errors = _spawn(tmp_path / "data", "dm", other_data=True)
     assert len(errors) == 2 and "differs between the ranks" in errors[0].read_text()
     errors = _spawn(tmp_path / "dc", "dc")
     assert len(errors) == 2 and "cannot yet run one fit across processes" in errors[0].read_text()
+    errors = _spawn(tmp_path / "batchnorm", "dm", model__norm="batch")
+    assert len(errors) == 2 and "batch normalisation" in errors[0].read_text()
 
 
 def test_one_process_is_rank_0_of_1():

@@ -74,7 +74,7 @@ def test_accuracy_is_measured_once_after_the_last_epoch(digits, monkeypatch, aug
     # Final-epoch protocol: every network is trained to the end, then tested exactly once, so
     # there is no per-epoch test accuracy a best epoch could be picked from. With augment="dsa"
     # the training loop gets the augmentation.
-    import condensekit.evaluation.evaluator as ev_mod
+    import condensekit.evaluation.networks as ev_mod
     from condensekit.augment import SiameseAugment
 
     X_train, X_test, y_train, y_test = digits

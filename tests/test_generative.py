@@ -488,7 +488,7 @@ def test_both_terms_off_adds_nothing():
 
 
 def test_evaluator_scores_a_new_draw(digits_small, digits, monkeypatch):
-    import condensekit.evaluation.evaluator as ev_mod
+    import condensekit.evaluation.networks as ev_mod
     from condensekit import CondensedEvaluator
 
     X, y = digits_small

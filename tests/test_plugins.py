@@ -62,7 +62,7 @@ class MeanMatching(MatchingStrategy):
         X_syn, y_syn = syn.samples()
         n = ctx.data.n_classes
         with torch.no_grad():
-            real = class_means(net.embed(ctx.data.X[rows]), y_real, n)
+            real = class_means(net.embed(ctx.data.gather(rows)), y_real, n)
         fake = class_means(net.embed(X_syn), y_syn, n)
         return ((real - fake) ** 2).sum()
 

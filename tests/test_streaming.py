@@ -56,8 +56,8 @@ def test_a_dataset_is_read_lazily_and_only_where_needed(digits_small):
     ).fit(dataset)
     n_classes = len(np.unique(y))
     # labels from ``targets``; the first item (its layout), the statistics sample (all 2,000
-    # here), the real init and 8 per class an iteration
-    assert dataset.reads == 1 + len(dataset) + 2 * n_classes + 4 * 8 * n_classes
+    # here) twice (mean, then variance around it), the real init and 8 per class an iteration
+    assert dataset.reads == 1 + 2 * len(dataset) + 2 * n_classes + 4 * 8 * n_classes
     assert cond.data_mode_ == "stream" and cond.transform()[0].shape == (2 * n_classes, 8, 8)
 
 
@@ -68,7 +68,7 @@ def test_the_statistics_come_from_a_bounded_sample(digits_small, monkeypatch):
     cond = DatasetCondenser("dm", data_mode="stream", strategy__batch_real=4, **SHORT).fit(dataset)
     memory = DatasetCondenser("dm", **SHORT).fit(X, y)
     n_classes = len(np.unique(y))
-    assert dataset.reads == 1 + 50 + 2 * n_classes + 3 * 4 * n_classes  # 50 of 100 for statistics
+    assert dataset.reads == 1 + 2 * 50 + 2 * n_classes + 3 * 4 * n_classes  # 50 of 100, twice
     assert not np.allclose(cond.normalizer_.mean, memory.normalizer_.mean)
     lo, hi = cond.value_range_
     assert X.min() <= lo <= hi <= X.max()
@@ -125,3 +125,30 @@ def test_bad_streamed_data_gets_a_clear_error(digits_small):
     with pytest.raises(TypeError):
         failed.fit(NotPairs(X, y))
     assert not hasattr(failed, "X_syn_")  # nothing half-fitted
+
+
+def test_a_streamed_fit_leaves_the_global_random_state_alone(digits_small):
+    X, y = digits_small
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    DatasetCondenser("dm", data_mode="stream", num_workers=1, **SHORT).fit(LazyDigits(X, y))
+    assert torch.equal(torch.rand(3), expected)
+
+
+class WithNaN(LazyDigits):
+    def __getitem__(self, i):
+        x, label = super().__getitem__(i)
+        return (x * float("nan") if i == 7 else x), label
+
+
+def test_streamed_rows_are_checked_and_an_empty_request_is_empty(digits_small):
+    X, y = digits_small
+    with pytest.raises(ValueError, match=r"X contains NaN or infinite values \(item 7"):
+        DatasetCondenser("dm", data_mode="stream", **SHORT).fit(WithNaN(X, y))
+    dataset = LazyDigits(X, y)
+    source = streaming.StreamingSource(
+        dataset, dataset.targets, streaming.stream_layout(dataset, None)
+    )
+    assert source.decode([]).shape == (0, 1, 8, 8)
+    assert source.decode([3, 1]).shape == (2, 1, 8, 8)

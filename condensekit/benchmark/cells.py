@@ -124,6 +124,8 @@ def run_cell(
     if data is None:
         data = load_dataset(spec["dataset"], spec.get("data_root"))
     X_train, y_train, X_test, y_test = data
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()  # this cell's peak, also in a shared process
     params = {
         "ipc": spec["ipc"],
         "random_state": spec["seed"],
@@ -232,7 +234,8 @@ def same_cell(row: dict, spec: dict, *, any_protocols: bool = False) -> bool:
         return False
     settings = {k: v for k, v in row["settings"].items() if k not in ("ipc", "random_state")}
     wanted = {"device": spec.get("device", "auto"), **spec.get("settings", {})}
-    return settings == wanted
+    # as written to JSON: a tuple setting of a spec reads back as a list
+    return settings == json.loads(json.dumps(wanted, default=str))
 
 
 def previous_cells(out: str | Path) -> list[dict]:

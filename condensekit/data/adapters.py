@@ -9,6 +9,7 @@ sets are handed back in the caller's layout, value scale and dtype.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,16 +231,23 @@ class Normalizer:
         Sums are accumulated in float64 over chunks of ``chunk`` samples, so no float64 copy
         of the whole dataset is made.
         """
-        dims = (0, 2, 3) if X.dim() == 4 else (0,)
-        count = X.shape[0] * (X.shape[2] * X.shape[3] if X.dim() == 4 else 1)
-        total = torch.zeros(X.shape[1], dtype=torch.float64)
-        for start in range(0, X.shape[0], chunk):
-            total += X[start : start + chunk].to("cpu", torch.float64).sum(dim=dims)
+        return cls.fit_chunks(lambda: (X[s : s + chunk] for s in range(0, X.shape[0], chunk)))
+
+    @classmethod
+    def fit_chunks(cls, chunks: Callable[[], Iterable[torch.Tensor]]) -> Normalizer:
+        """Statistics of samples given in chunks (``chunks()`` gives them again for the second
+        pass: the sum of squares is taken around the mean, not from raw moments)."""
+        total, count, view, dims = None, 0, None, None
+        for part in chunks():
+            dims = (0, 2, 3) if part.dim() == 4 else (0,)
+            view = (1, -1, 1, 1) if part.dim() == 4 else (1, -1)
+            sums = part.to("cpu", torch.float64).sum(dim=dims)
+            total = sums if total is None else total + sums
+            count += part.numel() // part.shape[1]
         mean = total / count
-        view = (1, -1, 1, 1) if X.dim() == 4 else (1, -1)
         squares = torch.zeros_like(total)
-        for start in range(0, X.shape[0], chunk):
-            centred = X[start : start + chunk].to("cpu", torch.float64) - mean.view(view)
+        for part in chunks():
+            centred = part.to("cpu", torch.float64) - mean.view(view)
             squares += (centred**2).sum(dim=dims)
         std = (squares / count).sqrt()
         std = torch.where(std > 0, std, torch.ones_like(std))

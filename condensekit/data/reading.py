@@ -15,6 +15,7 @@ from ..base import PreparedData, encode_labels, prepare_training_data
 from .adapters import Normalizer, as_numeric_array
 from .real import RealData, StreamedRealData
 from .streaming import (
+    STATISTICS_SAMPLE,
     STREAM_ABOVE_BYTES,
     ArrayDataset,
     StreamingSource,
@@ -43,14 +44,14 @@ def read_real_data(
     Returns
     -------
     prepared, data, normalizer, value_range, sampled
-        ``sampled``: the normalised samples the statistics were measured on (what the fit's
-        fingerprint reads).
+        ``sampled``: normalised samples (all of them in memory; up to 2,000 of the statistics
+        sample when streamed) that the fit's fingerprint reads.
     """
     name = type(condenser).__name__
     mode = getattr(condenser, "data_mode", "memory")  # the selectors never stream
     source = None
     if mode != "memory" and (mode == "stream" or isinstance(X, Dataset)):
-        source = streaming_source(condenser, X, y, strategy, device, mode == "auto")
+        source = streaming_source(condenser, X, y, strategy, device, seed, mode == "auto")
     if source is None:
         prepared = prepare_training_data(X, y, condenser.input_shape, name)
         normalizer = Normalizer.fit(prepared.X)
@@ -73,13 +74,16 @@ def read_real_data(
         source, torch.as_tensor(y_idx, device=device), len(classes), normalizer, device
     )
     logger.info(
-        "%s: streaming %d samples (statistics from %d of them)", name, len(y_idx), len(sampled)
+        "%s: streaming %d samples (statistics from %d of them)",
+        name,
+        len(y_idx),
+        min(len(y_idx), STATISTICS_SAMPLE),
     )
     return prepared, data, normalizer, value_range, normalizer.normalize(sampled)
 
 
 def streaming_source(
-    condenser: Any, X: Any, y: Any, strategy: Method, device: torch.device, auto: bool
+    condenser: Any, X: Any, y: Any, strategy: Method, device: torch.device, seed: int, auto: bool
 ) -> StreamingSource | None:
     """The source of a streamed fit, or None where ``data_mode="auto"`` keeps the data in
     memory (a small dataset, or a method that needs every sample)."""
@@ -100,6 +104,8 @@ def streaming_source(
         dataset = X
     elif y is None:
         raise ValueError(f"{name} requires y to be passed, but the target y is None.")
+    elif getattr(getattr(X, "dtype", None), "kind", "") in ("f", "i", "u", "b"):
+        dataset = ArrayDataset(X, y)  # finiteness is checked batch by batch: no pass over a memmap
     else:
         dataset = ArrayDataset(as_numeric_array(X), y)
     layout = stream_layout(dataset, condenser.input_shape)
@@ -111,4 +117,5 @@ def streaming_source(
         layout,
         num_workers=condenser.num_workers,
         pin_memory=device.type == "cuda",
+        seed=derived_seed(seed, 4),
     )

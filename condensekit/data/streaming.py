@@ -24,6 +24,10 @@ from .adapters import InputLayout, Normalizer, infer_layout, numpy_dtype
 #: Items read (at random, without replacement) for the normalisation statistics and the value
 #: range of a streamed fit; all of them when the dataset holds fewer.
 STATISTICS_SAMPLE = 10_000
+#: Rows of the statistics sample kept for the fit's fingerprint.
+FINGERPRINT_ROWS = 2000
+#: Largest chunk of the statistics sample decoded at once.
+CHUNK_BYTES = 2**28
 #: ``data_mode="auto"`` streams a ``Dataset`` whose samples would take more than this many bytes
 #: as float32 (and keeps a smaller one, and every array, in memory).
 STREAM_ABOVE_BYTES = 2**30
@@ -89,6 +93,9 @@ def _collate(
     indices = [i for i, _ in batch]
     checked = [_check_item(item, i) for i, item in batch]
     samples = np.stack([s for s, _ in checked])
+    if samples.dtype.kind == "f" and not np.isfinite(samples).all():
+        bad = indices[int(np.flatnonzero(~np.isfinite(samples).reshape(len(batch), -1).all(1))[0])]
+        raise ValueError(f"X contains NaN or infinite values (item {bad} of the dataset).")
     labels = np.array([label for _, label in checked])
     return layout.to_internal(samples), labels, indices
 
@@ -136,6 +143,9 @@ class StreamingSource:
         ``DataLoader`` worker processes (0: decode in this process).
     pin_memory : bool, default=False
         Pin decoded batches (for a CUDA device).
+    seed : int, default=0
+        Seed of the loader's own generator (its workers' seeds), so that decoding never reads
+        the global random state.
     """
 
     dataset: Dataset
@@ -143,6 +153,7 @@ class StreamingSource:
     layout: InputLayout
     num_workers: int = 0
     pin_memory: bool = False
+    seed: int = 0
 
     def __post_init__(self) -> None:
         self._requests = _Requests()
@@ -153,6 +164,7 @@ class StreamingSource:
             collate_fn=partial(_collate, layout=self.layout),
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def __len__(self) -> int:
@@ -161,6 +173,8 @@ class StreamingSource:
     def decode(self, rows: Sequence[int]) -> torch.Tensor:
         """Internal float32 samples ``(len(rows), *internal_shape)`` of ``rows``, in order."""
         rows = [int(r) for r in rows]
+        if not rows:  # a rank whose share of a batch is empty
+            return torch.empty((0, *self.layout.internal_shape))
         chunks = max(1, min(self.num_workers, len(rows)))
         size = math.ceil(len(rows) / chunks)
         self._requests.batches = [rows[k : k + size] for k in range(0, len(rows), size)]
@@ -170,9 +184,10 @@ class StreamingSource:
             if not np.array_equal(labels, expected):
                 bad = int(np.flatnonzero(labels != expected)[0])
                 raise ValueError(
-                    f"Item {indices[bad]} of the dataset now has label {labels[bad]!r}, but "
-                    f"{expected[bad]!r} when the labels were read before the fit; a dataset "
-                    "streamed during a fit must give every item the same label on every read."
+                    f"Item {indices[bad]} of the dataset now has label {labels[bad].tolist()!r}, "
+                    f"but {expected[bad].tolist()!r} when the labels were read before the fit; "
+                    "a dataset streamed during a fit must give every item the same label on "
+                    "every read."
                 )
             parts.append(X)
         return torch.cat(parts)
@@ -180,12 +195,33 @@ class StreamingSource:
     def statistics(
         self, rng: np.random.Generator
     ) -> tuple[Normalizer, tuple[float, float], torch.Tensor]:
-        """Normalisation statistics, value range and samples (internal, not normalised) of up to
-        :data:`STATISTICS_SAMPLE` items drawn by ``rng``."""
+        """Normalisation statistics and value range of up to :data:`STATISTICS_SAMPLE` items
+        drawn by ``rng``, and up to :data:`FINGERPRINT_ROWS` of them (internal, not normalised).
+
+        The sample is decoded in chunks of at most :data:`CHUNK_BYTES` (twice: the variance is
+        taken around the mean), so its size in memory stays bounded whatever the samples.
+        """
         n = len(self)
-        rows = np.sort(rng.choice(n, size=min(n, STATISTICS_SAMPLE), replace=False))
-        X = self.decode(rows.tolist())
-        return Normalizer.fit(X), (float(X.min()), float(X.max())), X
+        rows = np.sort(rng.choice(n, size=min(n, STATISTICS_SAMPLE), replace=False)).tolist()
+        sample_bytes = float32_bytes(1, self.layout)
+        chunk = max(1, min(8192, CHUNK_BYTES // sample_bytes))
+        low, high, kept = math.inf, -math.inf, []
+
+        def chunks() -> Iterator[torch.Tensor]:
+            for start in range(0, len(rows), chunk):
+                yield self.decode(rows[start : start + chunk])
+
+        def first_pass() -> Iterator[torch.Tensor]:
+            nonlocal low, high
+            for part in chunks():
+                low, high = min(low, float(part.min())), max(high, float(part.max()))
+                if sum(len(k) for k in kept) < FINGERPRINT_ROWS:
+                    kept.append(part[:FINGERPRINT_ROWS])
+                yield part
+
+        passes = iter((first_pass, chunks))
+        normalizer = Normalizer.fit_chunks(lambda: next(passes)())
+        return normalizer, (low, high), torch.cat(kept)[:FINGERPRINT_ROWS]
 
 
 def stream_layout(dataset: Dataset, input_shape: tuple[int, ...] | None) -> InputLayout:

@@ -16,9 +16,6 @@ from sklearn.base import BaseEstimator
 from tqdm.auto import tqdm
 
 from .._torch_utils import (
-    derived_seed,
-    isolated_global_rng,
-    make_generator,
     resolve_device,
     seed_from_random_state,
 )
@@ -36,9 +33,9 @@ from .._validation import (
 from ..augment import AUGMENTATIONS, build_augment
 from ..base import RoutedParamsMixin
 from ..data.adapters import InputLayout, as_numeric_array
-from ..models import build_model, resolve_model_name
-from ..models.training import accuracy, train_network
+from ..models import resolve_model_name
 from .inputs import condensed_parts
+from .networks import train_and_test
 from .protocols import PROTOCOLS, resolve_protocol
 from .results import EvaluationResult
 
@@ -53,35 +50,6 @@ def _augment_name(augment: Any, spec: Any) -> str | None:
         if type(augment) is AUGMENTATIONS.get(name):
             return name
     return spec if isinstance(spec, str) else type(augment).__name__
-
-
-def _train_and_test(
-    seed: int,
-    threads: tuple[int, int] | None,
-    *,
-    model_name: str,
-    shape: tuple[int, ...],
-    n_classes: int,
-    device: torch.device,
-    model_kwargs: dict[str, Any],
-    train_kwargs: dict[str, Any],
-    data: tuple[torch.Tensor, ...],
-) -> float:
-    """Train one network from ``seed`` on the set and return its test accuracy.
-
-    A module-level function, so that joblib can run it in another process. ``threads`` is
-    ``(caller's process id, torch threads)``: a worker in another process uses that many
-    threads; one in the caller's process (a thread backend) leaves the setting alone. The
-    network's weights, shuffling and augmentation come from ``seed`` alone, wherever it runs.
-    """
-    if threads is not None and os.getpid() != threads[0]:
-        torch.set_num_threads(threads[1])  # this worker process's own setting
-    X_train, y_train, X_test, y_test = data
-    gen = make_generator(seed, device)
-    net = build_model(model_name, shape, n_classes, generator=gen, device=device, **model_kwargs)
-    with isolated_global_rng(derived_seed(seed, 1), device):
-        train_network(net, X_train, y_train, generator=gen, **train_kwargs)
-    return accuracy(net, X_test, y_test)
 
 
 class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
@@ -138,10 +106,12 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
     n_jobs : int or None, default=None
         Networks trained at once, through joblib (``None``: 1 unless inside a
         ``joblib.parallel_config`` that says otherwise; ``-1``: every core). Every network keeps
-        its own seed, so the accuracies are those of a serial run; under
+        its own seed, so the accuracies are those of a serial run with the same number of
+        threads per network (CPU kernels may sum in another order with more threads); under
         ``joblib.parallel_config(backend="dask")`` or ``"ray"`` the networks train on a
-        cluster. With ``n_jobs > 1`` on a CPU, each worker process uses
-        ``torch.get_num_threads() // n_jobs`` threads (at least one).
+        cluster. Each worker process uses ``torch.get_num_threads() // n_jobs`` threads (at
+        least one); a thread backend trains one network at a time (the global random state
+        each network isolates is one per process).
     **kwargs
         ``model__<name>`` and ``augment__<name>`` settings.
     """
@@ -346,7 +316,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
             self.n_models, dtype=np.uint64
         )
         job = partial(
-            _train_and_test,
+            train_and_test,
             model_name=model_name,
             shape=layout.internal_shape,
             n_classes=n_classes,

@@ -234,7 +234,6 @@ class MatchingStrategy(Method):
     lr_syn: float
     momentum_syn: float
     supports_warm_start: ClassVar[bool] = True
-    supports_streaming: ClassVar[bool] = True
 
     def init_synthetic(self, ctx: FitContext) -> SyntheticSet:
         """Start from the previous set (``warm_start``), ``ipc`` random real samples per

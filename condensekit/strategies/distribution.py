@@ -46,6 +46,7 @@ class DistributionMatching(MatchingStrategy):
     paper_protocol: ClassVar[str] = "dsa"
     budget_family: ClassVar[str | None] = "distribution"
     supports_distributed: ClassVar[bool] = True
+    supports_streaming: ClassVar[bool] = True
 
     def __init__(
         self, lr_syn: float = 1.0, momentum_syn: float = 0.5, batch_real: int = 256

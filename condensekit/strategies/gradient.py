@@ -141,6 +141,7 @@ class GradientMatching(MatchingStrategy):
     paper_max_iter: ClassVar[int] = 1000
     default_augment: ClassVar[str | None] = None
     budget_family: ClassVar[str | None] = "gradient"
+    supports_streaming: ClassVar[bool] = True
     #: Whether the contrastive loss is used after the warm-up (DCC).
     contrastive: ClassVar[bool] = False
     #: (outer_loop, inner_loop) by ipc when those settings are None.
