@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ import torch.multiprocessing as mp
 
 from condensekit import DatasetCondenser, load_condensed
 from condensekit._validation import InvalidParameterError
+from condensekit.callbacks import Callback
 from condensekit.data import load_digits_split
 from condensekit.distributed import Ranks, check_same, current_ranks
 
@@ -40,15 +43,29 @@ def _digits():
     return X, y
 
 
+class CrashAt(Callback):
+    """A rank that fails mid-fit (as an out-of-memory error or a bad node would)."""
+
+    def on_iteration_end(self, state):
+        if state.iteration == 1:
+            raise MemoryError("rank 1 ran out of memory")
+
+
 def _worker(rank: int, world: int, folder: str, method: str, extra: dict) -> None:
     torch.set_num_threads(1)
     dist.init_process_group(
-        "gloo", init_method=f"file://{folder}/rendezvous", rank=rank, world_size=world
+        "gloo",
+        init_method=f"file://{folder}/rendezvous",
+        rank=rank,
+        world_size=world,
+        timeout=timedelta(seconds=30),  # no collective waits longer for a rank that is gone
     )
     try:
         X, y = _digits()
         if extra.pop("other_data", False) and rank == 1:
             X = X[::-1].copy()  # another rank with other data: refused, not averaged
+        if extra.pop("crash", False) and rank == 1:
+            extra["callbacks"] = [CrashAt()]
         cond = DatasetCondenser(method, **{**SETTINGS, **extra})
         try:
             cond.fit(X, y)
@@ -87,6 +104,13 @@ def test_a_distributed_fit_refuses_other_data_and_methods_it_cannot_split(tmp_pa
     assert len(errors) == 2 and "cannot yet run one fit across processes" in errors[0].read_text()
     errors = _spawn(tmp_path / "batchnorm", "dm", model__norm="batch")
     assert len(errors) == 2 and "batch normalisation" in errors[0].read_text()
+
+
+def test_a_rank_failing_mid_fit_stops_the_fit_without_a_hang(tmp_path):
+    start = time.perf_counter()
+    with pytest.raises(mp.ProcessRaisedException, match="rank 1 ran out of memory"):
+        _spawn(tmp_path, "dm", crash=True)
+    assert time.perf_counter() - start < 60  # the launcher stops the other rank at once
 
 
 def test_one_process_is_rank_0_of_1():
