@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from torch.utils.data import Dataset, TensorDataset
+from torch.utils.data import ConcatDataset, Dataset, Subset, TensorDataset
 
 from condensekit import DatasetCondenser, list_methods
 from condensekit._validation import InvalidParameterError
@@ -152,3 +152,13 @@ def test_streamed_rows_are_checked_and_an_empty_request_is_empty(digits_small):
     )
     assert source.decode([]).shape == (0, 1, 8, 8)
     assert source.decode([3, 1]).shape == (2, 1, 8, 8)
+
+
+def test_labels_of_subsets_and_concatenations_come_from_targets(digits_small):
+    X, y = digits_small
+    dataset = LazyDigits(X, y)
+    part = Subset(dataset, [5, 0, 42])
+    assert streaming.read_labels(part).tolist() == [y[5], y[0], y[42]]
+    both = ConcatDataset([part, dataset])
+    assert streaming.read_labels(both).tolist() == [y[5], y[0], y[42], *y.tolist()]
+    assert dataset.reads == 0  # no item decoded for its label

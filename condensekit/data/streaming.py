@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler, Subset
 
 from .adapters import InputLayout, Normalizer, infer_layout, numpy_dtype
 
@@ -75,10 +75,15 @@ def _check_item(item: Any, index: int) -> tuple[np.ndarray, Any]:
 
 def read_labels(dataset: Dataset) -> np.ndarray:
     """Every item's label: the dataset's ``targets`` when it has one of the right length and no
-    ``target_transform``, else one pass over the items (which decodes every sample once)."""
+    ``target_transform`` (through ``Subset`` and ``ConcatDataset`` too), else one pass over the
+    items (which decodes every sample once)."""
     n = len(dataset)  # type: ignore[arg-type]
     if n == 0:
         raise ValueError("The dataset given as X is empty.")
+    if isinstance(dataset, Subset):
+        return read_labels(dataset.dataset)[np.asarray(dataset.indices, dtype=np.int64)]
+    if isinstance(dataset, ConcatDataset):
+        return np.concatenate([read_labels(part) for part in dataset.datasets])
     targets = getattr(dataset, "targets", None)
     plain = getattr(dataset, "target_transform", None) is None
     if plain and targets is not None and len(targets) == n:
