@@ -290,12 +290,16 @@ def test_settings_are_validated(digits_small):
 def test_extra_loss_is_style_plus_minus_weighted_diversity():
     from types import SimpleNamespace
 
+    from condensekit.distributed import Ranks
+
     gen = torch.Generator().manual_seed(0)
     e_syn = torch.randn(6, 5, generator=gen)  # 2 classes x ipc 3, grouped by class
     maps_syn = [torch.randn(6, 4, 3, 3, generator=gen)]
     maps_real = [torch.randn(8, 4, 3, 3, generator=gen)]
     y_syn, y_real = torch.tensor([0, 0, 0, 1, 1, 1]), torch.tensor([0] * 4 + [1] * 4)
-    ctx = SimpleNamespace(ipc=3, device=torch.device("cpu"), data=SimpleNamespace(n_classes=2))
+    ctx = SimpleNamespace(
+        ipc=3, device=torch.device("cpu"), data=SimpleNamespace(n_classes=2), ranks=Ranks()
+    )
     ddm = DecomposedDistributionMatching(style_weight=7.0, diversity_weight=3.0, diversity_k=1)
     got = ddm.extra_loss((None, maps_real), y_real, (e_syn, maps_syn), y_syn, ctx)
     style = style_loss(maps_real, y_real, maps_syn, y_syn, 2)

@@ -291,3 +291,16 @@ def class_means(features: torch.Tensor, labels: torch.Tensor, n_classes: int) ->
     onehot = torch.nn.functional.one_hot(labels, n_classes).to(features.dtype)
     counts = onehot.sum(0).clamp_min(1)
     return (onehot.T @ features) / counts[:, None]
+
+
+def shared_class_means(
+    features: torch.Tensor, labels: torch.Tensor, n_classes: int, ranks: Ranks
+) -> torch.Tensor:
+    """:func:`class_means` of rows spread over the ranks of a distributed fit: each rank's
+    per-class sums and counts, summed over the ranks in one collective (in one process,
+    :func:`class_means` itself)."""
+    if not ranks.active:
+        return class_means(features, labels, n_classes)
+    onehot = torch.nn.functional.one_hot(labels, n_classes).to(features.dtype)
+    both = ranks.sum(torch.cat([onehot.T @ features, onehot.sum(0)[:, None]], dim=1))
+    return both[:, :-1] / both[:, -1:].clamp_min(1)

@@ -10,6 +10,8 @@ summed over classes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from numbers import Integral, Real
 from typing import ClassVar
 
@@ -17,8 +19,11 @@ import torch
 import torch.nn.functional as F
 
 from .._validation import NONE, Interval, InvalidParameterError, Options
-from .base import FitContext, class_means
+from .base import FitContext, class_means, shared_class_means
 from .distribution import DistributionMatching
+
+#: ``means(rows, labels, n_classes)`` -> ``(n_classes, d)``: class means (:func:`class_means`).
+ClassMeans = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
 
 #: Variance floor of the moment statistics (the authors' value).
 STYLE_EPS = 1e-5
@@ -40,6 +45,7 @@ def style_statistics(
     n_classes: int,
     eps: float = STYLE_EPS,
     over: str = "class_map",
+    means: ClassMeans = class_means,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel spatial mean and standard deviation of every class's feature maps.
 
@@ -57,6 +63,9 @@ def style_statistics(
         ``"class_map"``: the statistics of each class's mean map (the authors' code).
         ``"samples"``: each sample's own statistics (instance statistics, as in style transfer),
         averaged over the class.
+    means : callable, default=class_means
+        ``means(rows, labels, n_classes)``: the class means (the real side of a distributed fit
+        sums them over the ranks).
 
     Returns
     -------
@@ -72,13 +81,15 @@ def style_statistics(
     if over == "samples":
         flat = maps.flatten(2)
         both = torch.cat([flat.mean(-1), (flat.var(-1) + eps).sqrt()], dim=1)
-        return class_means(both, labels, n_classes).split(maps.shape[1], dim=1)
-    mean_maps = class_means(maps.flatten(1), labels, n_classes).view(n_classes, *maps.shape[1:])
+        return means(both, labels, n_classes).split(maps.shape[1], dim=1)
+    mean_maps = means(maps.flatten(1), labels, n_classes).view(n_classes, *maps.shape[1:])
     flat = mean_maps.flatten(2)
     return flat.mean(-1), (flat.var(-1) + eps).sqrt()
 
 
-def gram_statistics(maps: torch.Tensor, labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+def gram_statistics(
+    maps: torch.Tensor, labels: torch.Tensor, n_classes: int, means: ClassMeans = class_means
+) -> torch.Tensor:
     """Class mean of every sample's channel Gram matrix ``F F^T / (C H W)``.
 
     ``F`` is a sample's map flattened over space, ``(C, H W)``, not centred. Returns
@@ -87,21 +98,27 @@ def gram_statistics(maps: torch.Tensor, labels: torch.Tensor, n_classes: int) ->
     n, c = maps.shape[:2]
     flat = maps.reshape(n, c, -1)
     gram = flat @ flat.transpose(1, 2) / flat[0].numel()
-    return class_means(gram.flatten(1), labels, n_classes).view(n_classes, c, c)
+    return means(gram.flatten(1), labels, n_classes).view(n_classes, c, c)
 
 
-def _moment_distance(real, y_real, syn, y_syn, n_classes, over="class_map") -> torch.Tensor:
-    mu_r, sd_r = style_statistics(real, y_real, n_classes, over=over)
+def _moment_distance(
+    real, y_real, syn, y_syn, n_classes, over="class_map", real_means=class_means
+) -> torch.Tensor:
+    mu_r, sd_r = style_statistics(real, y_real, n_classes, over=over, means=real_means)
     mu_s, sd_s = style_statistics(syn, y_syn, n_classes, over=over)
     return 0.5 * (((mu_r - mu_s) ** 2).mean(-1) + ((sd_r - sd_s) ** 2).mean(-1))
 
 
-def _sample_moment_distance(real, y_real, syn, y_syn, n_classes) -> torch.Tensor:
-    return _moment_distance(real, y_real, syn, y_syn, n_classes, over="samples")
+def _sample_moment_distance(
+    real, y_real, syn, y_syn, n_classes, real_means=class_means
+) -> torch.Tensor:
+    return _moment_distance(
+        real, y_real, syn, y_syn, n_classes, over="samples", real_means=real_means
+    )
 
 
-def _gram_distance(real, y_real, syn, y_syn, n_classes) -> torch.Tensor:
-    g_r = gram_statistics(real, y_real, n_classes)
+def _gram_distance(real, y_real, syn, y_syn, n_classes, real_means=class_means) -> torch.Tensor:
+    g_r = gram_statistics(real, y_real, n_classes, means=real_means)
     g_s = gram_statistics(syn, y_syn, n_classes)
     return ((g_r - g_s) ** 2).sum((-1, -2))
 
@@ -121,6 +138,7 @@ def style_loss(
     y_syn: torch.Tensor,
     n_classes: int,
     style: str = "moments",
+    real_means: ClassMeans = class_means,
 ) -> torch.Tensor:
     """Style distance of real and synthetic feature maps: half its sum over layers and classes.
 
@@ -135,7 +153,7 @@ def style_loss(
     """
     distance = STYLE_DISTANCES[style]
     terms = [
-        distance(real, y_real, syn, y_syn, n_classes).sum()
+        distance(real, y_real, syn, y_syn, n_classes, real_means=real_means).sum()
         for real, syn in zip(_maps_only(real_maps), _maps_only(syn_maps))
     ]
     return 0.5 * torch.stack(terms).sum()
@@ -203,8 +221,6 @@ class DecomposedDistributionMatching(DistributionMatching):
     both are on by default, and each can be switched off with its weight.
     """
 
-    #: Its style terms read the real feature maps' moments, not yet summed over ranks.
-    supports_distributed: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict] = {
         **DistributionMatching._parameter_constraints,
         "style_weight": [Interval(Real, 0, None, closed="left")],
@@ -259,7 +275,15 @@ class DecomposedDistributionMatching(DistributionMatching):
         """``style_weight * style - diversity_weight * diversity``."""
         total = torch.zeros((), device=ctx.device)
         if self.style_weight > 0:
-            style = style_loss(real[1], y_real, synthetic[1], y_syn, ctx.data.n_classes, self.style)
+            style = style_loss(
+                real[1],
+                y_real,
+                synthetic[1],
+                y_syn,
+                ctx.data.n_classes,
+                self.style,
+                real_means=partial(shared_class_means, ranks=ctx.ranks),
+            )
             total = total + self.style_weight * style
         if self.diversity_weight > 0 and ctx.ipc > 1:
             order = torch.argsort(y_syn, stable=True)  # rows grouped by class, ipc each

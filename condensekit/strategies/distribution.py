@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._validation import Interval
-from .base import FitContext, MatchingStrategy, SyntheticSet, class_means
+from .base import FitContext, MatchingStrategy, SyntheticSet, class_means, shared_class_means
 
 
 class DistributionMatching(MatchingStrategy):
@@ -65,10 +65,11 @@ class DistributionMatching(MatchingStrategy):
         """Sum over classes of the squared distance between mean embeddings (plus the terms of
         :meth:`extra_loss`, none for DM)."""
         data = ctx.data
-        rows, y_all = data.sample_per_class(self.batch_real, ctx.generator)
+        rows, y_real = data.sample_per_class(self.batch_real, ctx.generator)
         mine = ctx.ranks.share(len(rows), rows.device)  # a distributed fit: this rank's rows
-        y_real = y_all if mine is None else y_all[mine]
-        x_real = data.gather(rows if mine is None else rows[mine])
+        if mine is not None:
+            rows, y_real = rows[mine], y_real[mine]
+        x_real = data.gather(rows)
         x_syn, y_syn = syn.samples()
         if ctx.augment is not None:
             params = ctx.augment.draw(data.n_classes, ctx.generator, tuple(x_syn.shape[2:]))
@@ -78,12 +79,7 @@ class DistributionMatching(MatchingStrategy):
         with torch.no_grad():
             real = self.features(net, x_real, tap)
         synthetic = self.features(net, x_syn, tap)
-        if mine is None:
-            mean_real = class_means(real[0], y_real, data.n_classes)
-        else:  # every rank's per-class sums, over the whole batch's counts
-            onehot = torch.nn.functional.one_hot(y_real, data.n_classes).to(real[0].dtype)
-            counts = torch.bincount(y_all, minlength=data.n_classes).clamp_min(1)
-            mean_real = ctx.ranks.sum(onehot.T @ real[0]) / counts[:, None]
+        mean_real = shared_class_means(real[0], y_real, data.n_classes, ctx.ranks)
         loss = self.matching_loss(mean_real, synthetic[0], y_syn, ctx)
         if self.has_extra_terms():
             loss = loss + self.extra_loss(real, y_real, synthetic, y_syn, ctx)
