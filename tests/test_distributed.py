@@ -61,21 +61,22 @@ def _worker(rank: int, world: int, folder: str, method: str, extra: dict) -> Non
         world_size=world,
         timeout=timedelta(seconds=120),  # no collective waits longer for a rank that is gone
     )
+    X, y = _digits()
+    if extra.pop("other_data", False) and rank == 1:
+        X = X[::-1].copy()  # another rank with other data: refused, not averaged
+    if extra.pop("crash", False) and rank == 1:
+        extra["callbacks"] = [CrashAt()]  # its error propagates: the launcher stops the other
+    cond = DatasetCondenser(method, **{**SETTINGS, **extra})
     try:
-        X, y = _digits()
-        if extra.pop("other_data", False) and rank == 1:
-            X = X[::-1].copy()  # another rank with other data: refused, not averaged
-        if extra.pop("crash", False) and rank == 1:
-            extra["callbacks"] = [CrashAt()]
-        cond = DatasetCondenser(method, **{**SETTINGS, **extra})
-        try:
-            cond.fit(X, y)
-        except (RuntimeError, InvalidParameterError) as exc:
-            Path(folder, f"error{rank}.txt").write_text(str(exc))
-            return
+        cond.fit(X, y)
         np.save(Path(folder, f"set{rank}.npy"), cond.transform()[0])
-    finally:
-        dist.destroy_process_group()
+    except (RuntimeError, InvalidParameterError) as exc:
+        Path(folder, f"error{rank}.txt").write_text(str(exc))
+    dist.barrier()  # both ranks are done with the group
+    dist.destroy_process_group()
+    # leave without C++ static destructors: gloo's threads can abort a process at interpreter
+    # exit ("terminate called without an active exception")
+    os._exit(0)
 
 
 def _spawn(tmp_path: Path, method: str, **extra) -> list[Path]:
