@@ -4,7 +4,8 @@ across ranks, and every rank takes the same steps on the same synthetic set.
 
 Every rank draws the same real batch (the fit's generator is seeded alike on every rank: the
 seed is broadcast from rank 0), decodes and embeds only its share of it (every ``world``-th
-row), and the per-class sums of the embeddings are all-reduced. The synthetic side is computed
+row), and the per-class sums of its embeddings (DM, DDM, generative) or of its gradients
+(gradient matching) are all-reduced. The synthetic side is computed
 whole on every rank from the same generator; its gradients are averaged over the ranks before
 every step (equal in exact arithmetic, so this only removes the drift of non-deterministic GPU
 kernels), and decisions to stop or to resume are taken together, so every rank takes the same
@@ -53,6 +54,25 @@ class Ranks:
         if self.active:
             dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
         return tensor
+
+    def sum_all(self, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Every tensor of ``tensors`` summed over the ranks, in one collective (the same
+        dict in one process)."""
+        if not self.active:
+            return tensors
+        flat = torch.cat([t.reshape(-1) for t in tensors.values()])
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        parts = flat.split([t.numel() for t in tensors.values()])
+        return {k: part.view_as(t) for (k, t), part in zip(tensors.items(), parts, strict=True)}
+
+    def broadcast_module(self, module: torch.nn.Module) -> None:
+        """Give every rank rank 0's parameters and buffers of ``module`` (a network each rank
+        trained alike, kept bit-identical where GPU kernels are not deterministic)."""
+        if not self.active:
+            return
+        with torch.no_grad():
+            for tensor in [*module.parameters(), *module.buffers()]:
+                dist.broadcast(tensor, src=0)
 
     def broadcast_int(self, value: int) -> int:
         """Rank 0's ``value`` (an int below 2**63) on every rank."""

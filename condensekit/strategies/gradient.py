@@ -122,6 +122,13 @@ class GradientMatching(MatchingStrategy):
     Networks with batch normalisation are matched in evaluation mode, with running statistics
     set to the exact statistics of the real batch of the step; the inner loop trains them in
     training mode.
+
+    Across processes (:mod:`condensekit.distributed`), every rank draws the same real batch,
+    computes the gradients of its share of every class's rows (weighted by the whole batch's
+    class sizes), and the shares are summed in one collective: the class-mean real gradient of
+    a one-process fit. The synthetic side and the inner-loop training are computed alike on
+    every rank; the trained network is then broadcast from rank 0 so the ranks stay
+    bit-identical where GPU kernels are not deterministic.
     """
 
     _parameter_constraints: ClassVar[dict] = {
@@ -142,6 +149,7 @@ class GradientMatching(MatchingStrategy):
     default_augment: ClassVar[str | None] = None
     budget_family: ClassVar[str | None] = "gradient"
     supports_streaming: ClassVar[bool] = True
+    supports_distributed: ClassVar[bool] = True
     #: Whether the contrastive loss is used after the warm-up (DCC).
     contrastive: ClassVar[bool] = False
     #: (outer_loop, inner_loop) by ipc when those settings are None.
@@ -226,6 +234,10 @@ class GradientMatching(MatchingStrategy):
         """Gradient distance between real and synthetic data on the current network."""
         data = ctx.data
         rows, valid = data.sample_per_class_dense(self.batch_real, ctx.generator)
+        counts = valid.sum(1, keepdim=True).clamp_min(1)  # of the whole batch, on every rank
+        mine = ctx.ranks.share(rows.shape[1], rows.device)  # a distributed fit: this rank's rows
+        if mine is not None:
+            rows, valid = rows[:, mine], valid[:, mine]
         # (C, k, ...): classes along the first axis
         x_real, y_real = data.gather(rows), data.y[rows]
         x_syn, y_syn = syn.samples()
@@ -244,9 +256,10 @@ class GradientMatching(MatchingStrategy):
         valid = valid.to(x_real.dtype)
         use_vmap = self.uses_vmap(ctx.device)
         # the mean gradient of every class on the real batch, whichever loss is used
-        w_real = valid / valid.sum(1, keepdim=True).clamp_min(1)
+        w_real = valid / counts
         g_real = self._gradients(net, x_real, y_real, w_real, True, use_vmap)
-        g_real = {k: v.detach() for k, v in g_real.items()}
+        # each rank's share of the class means, summed over the ranks
+        g_real = ctx.ranks.sum_all({k: v.detach() for k, v in g_real.items()})
         if self.is_classwise(ctx, iteration, step):
             w_syn = torch.full(y_syn.shape, 1 / ctx.ipc, device=ctx.device)
             g_syn = self._gradients(net, x_syn, y_syn, w_syn, True, use_vmap)
@@ -316,6 +329,7 @@ class GradientMatching(MatchingStrategy):
             augment=ctx.augment,
             decay_at=inner,
         )
+        ctx.ranks.broadcast_module(net)
 
 
 class DSA(GradientMatching):
