@@ -1,4 +1,4 @@
-"""The ``condensekit`` console command: condense, evaluate, show and benchmark.
+"""The ``condensekit`` console command: condense, evaluate, show, benchmark and continual.
 
 Examples
 --------
@@ -9,6 +9,7 @@ Examples
     condensekit show digits_dm.npz --output digits_dm.png
     condensekit benchmark --datasets digits --methods random herding dm --ipc 1 10 \\
         --out-dir results/
+    condensekit continual --data mnist --methods random herding dm --steps 5 --ipc 10
 
 Errors are one line on stderr and a non-zero exit status (2 for bad arguments, 1 otherwise).
 """
@@ -38,6 +39,7 @@ from .benchmark import (
     run_benchmark,
 )
 from .condenser import DatasetCondenser
+from .continual.cli import add_parser as add_continual_parser
 from .distributed import init_from_environment, is_main_process
 from .evaluation import CondensedEvaluator
 from .evaluation.protocols import PROTOCOLS
@@ -331,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(p)
     p.set_defaults(run=_cmd_benchmark)
+    add_continual_parser(sub, common, methods, _protocol_names(), _DATA_HELP)
     return parser
 
 
