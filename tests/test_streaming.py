@@ -162,3 +162,29 @@ def test_labels_of_subsets_and_concatenations_come_from_targets(digits_small):
     both = ConcatDataset([part, dataset])
     assert streaming.read_labels(both).tolist() == [y[5], y[0], y[42], *y.tolist()]
     assert dataset.reads == 0  # no item decoded for its label
+
+
+class NoTargets(Dataset):
+    """Items only: labels need one pass over the dataset."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, bad: int | None = None) -> None:
+        self.X, self.y, self.bad = X, y, bad
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, i: int):
+        if i == self.bad:
+            return "not an item"
+        return torch.as_tensor(self.X[i]), int(self.y[i])
+
+
+def test_a_label_pass_spreads_over_workers_with_the_same_labels(digits_small):
+    X, y = digits_small
+    assert streaming.read_labels(NoTargets(X, y)).tolist() == y.tolist()
+    assert streaming.read_labels(NoTargets(X, y), num_workers=2).tolist() == y.tolist()
+    with pytest.raises(TypeError, match=r"^A torch Dataset given as X .* item 7 is str"):
+        streaming.read_labels(NoTargets(X, y, bad=7), num_workers=2)
+    cond = DatasetCondenser("dm", data_mode="stream", num_workers=2, **SHORT)
+    with pytest.raises(TypeError, match=r"^A torch Dataset given as X .* item 7 is str"):
+        cond.fit(NoTargets(X, y, bad=7))  # the error of a worker, as its own line

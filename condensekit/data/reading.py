@@ -113,7 +113,7 @@ def streaming_source(
         return None
     return StreamingSource(
         dataset,
-        read_labels(dataset),
+        read_labels(dataset, condenser.num_workers),
         layout,
         num_workers=condenser.num_workers,
         pin_memory=device.type == "cuda",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -73,22 +74,53 @@ def _check_item(item: Any, index: int) -> tuple[np.ndarray, Any]:
     return sample, _as_array(item[1]).reshape(()).item()
 
 
-def read_labels(dataset: Dataset) -> np.ndarray:
+@contextmanager
+def _worker_errors() -> Iterator[None]:
+    """A ``DataLoader`` worker's TypeError or ValueError as the error it raised: the loader
+    re-raises it with the worker's traceback in its message; keep the error's own line."""
+    try:
+        yield
+    except (TypeError, ValueError) as exc:
+        text = str(exc).strip()
+        if not text.startswith("Caught "):
+            raise
+        line = text.splitlines()[-1].removeprefix(f"{type(exc).__name__}: ")
+        raise type(exc)(line) from None
+
+
+def _labels_of(batch: Sequence[tuple[int, Any]]) -> list:
+    """Labels of ``(index, item)`` pairs, every item checked (in the worker)."""
+    return [_check_item(item, i)[1] for i, item in batch]
+
+
+def read_labels(dataset: Dataset, num_workers: int = 0) -> np.ndarray:
     """Every item's label: the dataset's ``targets`` when it has one of the right length and no
     ``target_transform`` (through ``Subset`` and ``ConcatDataset`` too), else one pass over the
-    items (which decodes every sample once)."""
+    items (which decodes every sample once), spread over ``num_workers`` ``DataLoader``
+    workers when positive."""
     n = len(dataset)  # type: ignore[arg-type]
     if n == 0:
         raise ValueError("The dataset given as X is empty.")
     if isinstance(dataset, Subset):
-        return read_labels(dataset.dataset)[np.asarray(dataset.indices, dtype=np.int64)]
+        parent = read_labels(dataset.dataset, num_workers)
+        return parent[np.asarray(dataset.indices, dtype=np.int64)]
     if isinstance(dataset, ConcatDataset):
-        return np.concatenate([read_labels(part) for part in dataset.datasets])
+        return np.concatenate([read_labels(part, num_workers) for part in dataset.datasets])
     targets = getattr(dataset, "targets", None)
     plain = getattr(dataset, "target_transform", None) is None
     if plain and targets is not None and len(targets) == n:
         return _as_array(targets).reshape(-1)
-    return np.array([_check_item(dataset[i], i)[1] for i in range(n)])
+    if num_workers == 0:
+        return np.array([_check_item(dataset[i], i)[1] for i in range(n)])
+    loader = DataLoader(
+        _Indexed(dataset),
+        batch_size=max(1, min(1024, math.ceil(n / num_workers))),
+        num_workers=num_workers,
+        collate_fn=_labels_of,
+        generator=torch.Generator().manual_seed(0),  # the global random state is never read
+    )
+    with _worker_errors():
+        return np.array([label for labels in loader for label in labels])
 
 
 def _collate(
@@ -184,7 +216,9 @@ class StreamingSource:
         size = math.ceil(len(rows) / chunks)
         self._requests.batches = [rows[k : k + size] for k in range(0, len(rows), size)]
         parts = []
-        for X, labels, indices in self._loader:
+        with _worker_errors():
+            batches = list(self._loader)
+        for X, labels, indices in batches:
             expected = self.labels[indices]
             if not np.array_equal(labels, expected):
                 bad = int(np.flatnonzero(labels != expected)[0])
