@@ -89,3 +89,21 @@ def image_shape(text: str) -> tuple[int, ...]:
             f"expected H,W or C,H,W of positive integers (e.g. 8,8), got {text!r}"
         )
     return shape
+
+
+def check_writable(path: str | None, flag: str) -> None:
+    """Refuse, before any work, an output path that cannot be written (``flag`` names it): the
+    file is opened for appending (and removed again when it did not exist)."""
+    if path is None:
+        return
+    target = Path(path)
+    if target.is_dir():
+        raise CLIError(f"{flag} {path!r} is a folder; give a file name")
+    existed = target.exists()
+    try:
+        with open(target, "ab"):
+            pass
+    except OSError as exc:
+        raise CLIError(f"{flag} {path!r} cannot be written: {exc.strerror or exc}") from None
+    if not existed:
+        target.unlink()

@@ -9,6 +9,7 @@ does not depend on scikit-learn's private validation helpers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -51,7 +52,7 @@ class Interval(Constraint):
             return False
         if self.type is Real and not isinstance(value, Real):
             return False
-        if value != value:  # NaN satisfies no interval
+        if value != value or value in (math.inf, -math.inf):  # no setting is NaN or infinite
             return False
         lo_ok = self.left is None or (
             value >= self.left if self.closed in ("both", "left") else value > self.left
@@ -62,7 +63,7 @@ class Interval(Constraint):
         return bool(lo_ok and hi_ok)
 
     def __str__(self) -> str:
-        kind = "an int" if self.type is Integral else "a float"
+        kind = "an int" if self.type is Integral else "a finite float"
         lb = "[" if self.closed in ("both", "left") else "("
         rb = "]" if self.closed in ("both", "right") else ")"
         left = "-inf" if self.left is None else self.left

@@ -149,18 +149,34 @@ class ProgressBar(Callback):
         del self._bar
 
 
+#: Largest magnitude a synthetic parameter may reach, in standard deviations of the real data
+#: (pixels of a normalised set), before the fit is stopped as run away: real data lies within a
+#: few, and a set that diverges under a too-large ``lr_syn`` reaches 1e13 while instance
+#: normalisation keeps its loss finite.
+RUNAWAY = 1e4
+
+
 class DivergenceCheck(Callback):
-    """Stop with :class:`FloatingPointError` when the loss stops being finite."""
+    """Stop with :class:`FloatingPointError` when the loss stops being finite or the synthetic
+    parameters run away (any beyond :data:`RUNAWAY` in magnitude)."""
 
     def on_iteration_end(self, state: LoopState) -> None:
         if not _reported(state):
             return
         value = float(state.losses[state.iteration])
         logger.debug("iteration %d: loss %.6g", state.iteration + 1, value)
+        lr = getattr(state.strategy, "lr_syn", None)
         if not math.isfinite(value):
             raise FloatingPointError(
                 f"The matching loss became {value} at iteration {state.iteration + 1}; lower "
-                f"strategy__lr_syn (now {getattr(state.strategy, 'lr_syn', None)})."
+                f"strategy__lr_syn (now {lr})."
+            )
+        largest = max(float(p.detach().abs().max()) for p in state.syn.parameters())
+        if not largest <= RUNAWAY:
+            raise FloatingPointError(
+                f"The synthetic set ran away: a value reached {largest:.3g} (in standard "
+                f"deviations of the real data; real data lies within a few) at iteration "
+                f"{state.iteration + 1}; lower strategy__lr_syn (now {lr})."
             )
 
 

@@ -29,7 +29,14 @@ from typing import Any, NoReturn
 import numpy as np
 import torch.distributed as dist
 
-from ._cli_inputs import CLIError, image_shape, load_data, parse_settings, positive_int
+from ._cli_inputs import (
+    CLIError,
+    check_writable,
+    image_shape,
+    load_data,
+    parse_settings,
+    positive_int,
+)
 from ._validation import InvalidParameterError
 from ._version import __version__
 from .benchmark import (
@@ -62,6 +69,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _cmd_condense(args: argparse.Namespace) -> int:
 
+    npz = args.output if args.output.endswith(".npz") else args.output + ".npz"
+    check_writable(npz, "--output")
+    check_writable(args.grid, "--grid")
     X, y = load_data(args.data, args.data_root)
     if args.grid and not args.input_shape and np.ndim(X) == 2:
         raise CLIError(
@@ -112,6 +122,7 @@ def _cmd_condense(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
 
+    check_writable(args.json, "--json")
     condensed = load_condensed(args.set_file)
     X_test, y_test = load_data(args.test, args.data_root, test=True)
     res = CondensedEvaluator(
@@ -151,6 +162,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _cmd_show(args: argparse.Namespace) -> int:
 
+    check_writable(args.output, "--output")
     condensed = load_condensed(args.set_file)
     grid = image_grid(
         condensed, n_per_class=args.per_class, zoom=args.zoom, input_shape=args.input_shape

@@ -7,6 +7,7 @@ the fitted attributes (:func:`fitted_attributes`), whatever kind of result the m
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from fractions import Fraction
 from numbers import Integral
@@ -165,6 +166,26 @@ def warm_start_set(
     return normalizer.normalize(layout.to_internal(previous.X)).to(device)
 
 
+def device_memory(device: torch.device) -> int:
+    """Bytes of memory of ``device`` (a GPU's, or this machine's RAM)."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[1])
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_set_size(n: int, shape: tuple[int, ...], device: torch.device, ipc: Any) -> None:
+    """Refuse, before anything is allocated, a synthetic set of ``n`` samples of ``shape``
+    that cannot fit the device's memory (as float32, with its gradient)."""
+    needed = 2 * 4 * n * int(np.prod(shape))
+    available = device_memory(device)
+    if needed > available:
+        raise InvalidParameterError(
+            f"ipc={ipc!r} asks for a synthetic set of {n} samples of shape {tuple(shape)}: "
+            f"{needed / 2**30:.3g} GiB as float32 with its gradient, more than the "
+            f"{available / 2**30:.3g} GiB of {device}. Lower ipc."
+        )
+
+
 def loop_callbacks(condenser: Any, ranks: Ranks) -> tuple[Callback, ...]:
     """The outer loop's callbacks: the divergence check, the user's, the progress bar (shown
     by rank 0 only)."""
@@ -204,6 +225,8 @@ def setup_fit(condenser: Any, X: Any, y: Any) -> FitSetup:
     )
     layout = prepared.layout
     budget = class_budget(condenser.ipc, prepared, strategy, init, condenser.method)
+    if strategy.learns_samples:
+        check_set_size(int(budget.sum()), prepared.layout.internal_shape, device, condenser.ipc)
     augment = resolve_augment(condenser, strategy, layout.is_image)
     model_name = resolve_model_name(condenser.model, layout.is_image)
     model_kwargs = condenser.routed_params("model")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 import zipfile
 import zlib
@@ -32,13 +33,16 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._version import __version__
 from .data.adapters import InputLayout, Normalizer
-from .kinds import KINDS
+from .kinds import KINDS, WEIGHT_PREFIX
 from .sets import CondensedSet
 
 #: Written into every file; a file without it is not a condensed set.
 FORMAT = "condensekit.condensed-set"
 #: Version of the layout below; files of a newer version are refused with a clear message.
 FORMAT_VERSION = 1
+
+#: Largest metadata member read (its JSON: method, parameters, versions, generator spec).
+METADATA_LIMIT = 16 * 2**20
 
 _REQUIRED = ("metadata", "X", "y", "classes", "normalizer_mean", "normalizer_std")
 
@@ -158,22 +162,65 @@ def save_condensed(path: str | os.PathLike, condenser: Any) -> str:
     return path
 
 
-def _read_arrays(path: str) -> dict[str, np.ndarray]:
-    """Every array of the ``.npz`` at ``path``, read without pickle; CondensedFileError else."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
+def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: str) -> np.ndarray:
+    """One ``.npy`` member, its header checked before anything is read: no objects (pickle),
+    and as many data bytes declared (shape times item size) as the member holds, so that a
+    header declaring a huge array is refused instead of allocated."""
+    name = info.filename[: -len(".npy")]
+    with zf.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        readers = {
+            (1, 0): np.lib.format.read_array_header_1_0,
+            (2, 0): np.lib.format.read_array_header_2_0,
+        }
+        if version not in readers:
+            raise CondensedFileError(f"{path!r}: array {name!r} has .npy version {version}.")
+        shape, _, dtype = readers[version](fh)
+        if dtype.hasobject:
+            raise CondensedFileError(f"{path!r}: array {name!r} holds objects (pickle).")
+        declared, held = math.prod(shape) * dtype.itemsize, info.file_size - fh.tell()
+        if declared != held:
             raise CondensedFileError(
-                f"{path!r} is not a condensekit condensed set (it holds a single .npy array, "
-                "not an .npz archive)."
+                f"{path!r}: array {name!r} declares shape {shape} of {dtype} ({declared} "
+                f"bytes) but holds {held} bytes."
             )
-        with loaded as npz:
-            if "metadata" not in npz.files:
+    with zf.open(info) as fh:
+        return np.lib.format.read_array(fh, allow_pickle=False)
+
+
+def _read_arrays(path: str) -> tuple[dict[str, np.ndarray], dict]:
+    """The metadata (format marker and version checked) and the arrays it calls for, read
+    without pickle; any other member of the archive is never read. CondensedFileError else."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(6) == b"\x93NUMPY":
+                raise CondensedFileError(
+                    f"{path!r} is not a condensekit condensed set (it holds a single .npy "
+                    "array, not an .npz archive)."
+                )
+        with zipfile.ZipFile(path) as zf:
+            members = {i.filename[:-4]: i for i in zf.infolist() if i.filename.endswith(".npy")}
+            if "metadata" not in members:
                 raise CondensedFileError(
                     f"{path!r} is not a condensekit condensed set (it has no metadata; arrays: "
-                    f"{sorted(npz.files)[:8]})."
+                    f"{sorted(members)[:8]})."
                 )
-            return {k: npz[k] for k in npz.files}
+            if members["metadata"].file_size > METADATA_LIMIT:
+                raise CondensedFileError(
+                    f"{path!r} has {members['metadata'].file_size} bytes of metadata; a "
+                    f"condensed set's metadata is a small JSON document (at most "
+                    f"{METADATA_LIMIT} bytes)."
+                )
+            metadata = _read_metadata(path, _open_member(zf, members["metadata"], path))
+            wanted = [*_REQUIRED[1:], "sample_indices", "latent_codes"]
+            spec = metadata.get("generator")
+            if isinstance(spec, dict) and isinstance(spec.get("weights"), list):
+                wanted += [WEIGHT_PREFIX + str(w) for w in spec["weights"]]
+            missing = [k for k in _REQUIRED[1:] if k not in members]
+            if missing:
+                raise CondensedFileError(f"{path!r} lacks the arrays {missing}.")
+            arrays = {k: _open_member(zf, members[k], path) for k in wanted if k in members}
+            return arrays, metadata
     except CondensedFileError:
         raise
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError, KeyError) as exc:
@@ -186,23 +233,21 @@ def _read_arrays(path: str) -> dict[str, np.ndarray]:
         ) from None
 
 
-def _read_metadata(path: str, arrays: dict[str, np.ndarray]) -> dict:
+def _read_metadata(path: str, document: np.ndarray) -> dict:
     """The JSON document of a file, with its format marker and version checked."""
     try:
-        metadata = json.loads(str(arrays["metadata"]))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise CondensedFileError(f"{path!r} has unreadable metadata: {exc}") from None
+        metadata = json.loads(str(document))
+    except (json.JSONDecodeError, TypeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise CondensedFileError(f"{path!r} has unreadable metadata: {reason}") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
         raise CondensedFileError(f"{path!r} is not a condensekit condensed set (format marker).")
     version = metadata.get("format_version")
-    if type(version) is not int or version > FORMAT_VERSION:
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
         raise CondensedFileError(
             f"{path!r} has format version {version!r}; this condensekit reads integer versions "
-            f"up to {FORMAT_VERSION}. Upgrade condensekit."
+            f"1 to {FORMAT_VERSION} (a newer file needs a newer condensekit)."
         )
-    missing = [k for k in _REQUIRED if k not in arrays]
-    if missing:
-        raise CondensedFileError(f"{path!r} lacks the arrays {missing}.")
     return metadata
 
 
@@ -249,6 +294,10 @@ def _problems(arrays: dict[str, np.ndarray], metadata: dict, layout: InputLayout
         if stat.shape != (channels,) or stat.dtype.kind not in "iuf":
             problems.append(f"{name} of shape {stat.shape}, ({channels},) numbers expected")
     std = arrays["normalizer_std"]
+    for name in ("normalizer_mean", "normalizer_std"):
+        stat = arrays[name]
+        if stat.dtype.kind in "iuf" and not np.isfinite(stat).all():
+            problems.append(f"{name} values that are not finite")
     if std.dtype.kind in "iuf" and not (std > 0).all():
         problems.append("normalizer_std values that are not positive")
     ipc = metadata.get("ipc")
@@ -308,8 +357,7 @@ def load_condensed(path: str | os.PathLike) -> CondensedSet:
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No condensed set at {path!r}.")
-    arrays = _read_arrays(path)
-    metadata = _read_metadata(path, arrays)
+    arrays, metadata = _read_arrays(path)
     try:
         layout = _read_layout(metadata["layout"])
     except (KeyError, TypeError, ValueError) as exc:

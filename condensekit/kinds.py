@@ -133,23 +133,26 @@ class Generator(ResultKind):
             raise ValueError(
                 f"the generator {name!r} is not registered here (known: {GENERATORS.names()})"
             )
-        net = build_generator(
-            name,
-            tuple(int(v) for v in spec["out_shape"]),
-            int(spec["n_classes"]),
-            generator=torch.Generator(),
-            **dict(spec["kwargs"]),
-        )
-        state = net.state_dict()
-        if sorted(spec["weights"]) != sorted(state):
+        out_shape, n_classes = tuple(int(v) for v in spec["out_shape"]), int(spec["n_classes"])
+        kwargs = dict(spec["kwargs"])
+        # the architecture's shapes, on the meta device (nothing allocated), against the stored
+        # weights before the generator is built: a spec that asks for a huge network whose
+        # weights are not in the file is refused at once
+        with torch.random.fork_rng(devices=[]), torch.device("meta"):
+            expected = GENERATORS.get(name)(out_shape, n_classes, **kwargs).state_dict()
+        if sorted(spec["weights"]) != sorted(expected):
             raise ValueError("its weight names do not match the generator's")
-        for key, value in state.items():
+        for key, value in expected.items():
             stored = arrays[WEIGHT_PREFIX + key]
             if stored.shape != tuple(value.shape) or stored.dtype.kind != "f":
                 raise ValueError(
                     f"weight {key!r} is {stored.dtype} of shape {stored.shape}; floats of "
                     f"shape {tuple(value.shape)} expected"
                 )
+        net = build_generator(name, out_shape, n_classes, generator=torch.Generator(), **kwargs)
+        state = net.state_dict()
+        for key in state:
+            stored = arrays[WEIGHT_PREFIX + key]
             state[key] = torch.from_numpy(np.ascontiguousarray(stored, dtype=np.float32))
         net.load_state_dict(state)
         codes = np.ascontiguousarray(arrays["latent_codes"], dtype=np.float32)

@@ -192,7 +192,7 @@ def test_bad_files_give_a_clear_error(fitted_dm, tmp_path):
         "truncated": "not a readable condensed set",
         "garbage": "not a readable condensed set",
         "foreign": "not a condensekit condensed set",
-        "pickled": "not a readable condensed set",
+        "pickled": r"holds objects \(pickle\)",
         "newer": "format version 99",
         "wrong_shape": "inconsistent",
         "few_labels": "inconsistent",

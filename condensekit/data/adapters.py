@@ -187,6 +187,8 @@ def as_numeric_array(X: Any, name: str = "X") -> np.ndarray | torch.Tensor:
             X = X.to(torch.float32)
         if X.is_floating_point() and not bool(torch.isfinite(X).all()):
             raise ValueError(f"{name} contains NaN or infinite values.")
+        if X.is_floating_point() and X.element_size() > 4 and X.numel():
+            _check_float32_range(float(X.abs().max()), name)
         return X
     if hasattr(X, "toarray") or type(X).__module__.startswith("scipy.sparse"):
         raise TypeError(f"{name} is a sparse matrix; condensekit needs a dense array.")
@@ -207,7 +209,19 @@ def as_numeric_array(X: Any, name: str = "X") -> np.ndarray | torch.Tensor:
         raise TypeError(f"{name} must hold real numbers; got an array of dtype {arr.dtype}.")
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinite values.")
+    if arr.dtype.itemsize > 4 and arr.size:  # float64 (or int64) beyond float32's range
+        _check_float32_range(max(abs(float(arr.max())), abs(float(arr.min()))), name)
     return arr
+
+
+def _check_float32_range(largest: float, name: str) -> None:
+    """Refuse values that float32, in which every computation runs, cannot hold."""
+    limit = float(np.finfo(np.float32).max)
+    if largest > limit:
+        raise ValueError(
+            f"{name} holds values up to {largest:.3g}, beyond float32's range ({limit:.3g}), "
+            "in which condensekit computes; rescale it."
+        )
 
 
 @dataclass(frozen=True)

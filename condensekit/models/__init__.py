@@ -96,6 +96,11 @@ def build_model(
             net = factory(*args, **kwargs)
     except TypeError as exc:
         raise TypeError(f"Bad keyword argument for model {name!r}: {exc}") from None
+    except ValueError as exc:
+        if not kwargs or str(exc).startswith("torchvision model"):
+            raise
+        settings = ", ".join(f"model__{k}={v!r}" for k, v in kwargs.items())
+        raise ValueError(f"model {name!r} refuses its settings ({settings}): {exc}") from None
     net = net.to(device)
     return init_parameters(net, generator)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+#: (name, input shape, settings) whose forward pass on zeros was checked.
+_CHECKED: set[tuple] = set()
+
 
 def torchvision_names() -> list[str]:
     """Names of torchvision's classification models."""
@@ -52,6 +55,26 @@ class TorchvisionNet(nn.Module):
         self.body = body
         self.classifier = last
         self.embed_dim = last.in_features
+        self._check_input(name, tuple(in_shape), kwargs)
+
+    def _check_input(self, name: str, in_shape: tuple[int, ...], kwargs: dict) -> None:
+        """One forward pass of zeros (eval mode, no gradients, once per architecture and
+        shape): a model that cannot take these images (ViT at 28x28) is a one-line
+        ValueError here, not torchvision's assertion in the middle of a fit."""
+        key = (name, in_shape, repr(sorted(kwargs.items())))
+        if key in _CHECKED:
+            return
+        try:
+            with torch.no_grad():
+                self.eval()(torch.zeros(2, *in_shape))
+        except (AssertionError, RuntimeError, ValueError, IndexError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ValueError(
+                f"torchvision model {name!r} cannot take images of shape {in_shape}: {reason}"
+            ) from None
+        finally:
+            self.train()
+        _CHECKED.add(key)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """Input of the model's final linear layer."""
