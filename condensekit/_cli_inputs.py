@@ -67,6 +67,19 @@ def parse_settings(items: Sequence[str]) -> dict[str, Any]:
     return settings
 
 
+def parse_method_settings(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``key=value`` pairs for every method (under ``"*"``) and ``method:key=value`` pairs for
+    one method (under its name), as :func:`parse_settings` reads them."""
+    settings: dict[str, dict[str, Any]] = {"*": {}}
+    for item in items:
+        method, sep, rest = item.partition(":")
+        if sep and "=" not in method:
+            settings.setdefault(method, {}).update(parse_settings([rest]))
+        else:
+            settings["*"].update(parse_settings([item]))
+    return settings
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)

@@ -34,6 +34,7 @@ from ._cli_inputs import (
     check_writable,
     image_shape,
     load_data,
+    parse_method_settings,
     parse_settings,
     positive_int,
 )
@@ -173,7 +174,10 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> int:
-
+    overrides = parse_method_settings(args.set)
+    unknown = sorted(set(overrides) - {"*", *args.methods})
+    if unknown:
+        raise CLIError(f"--set names methods {unknown} that --methods does not run")
     rows = run_benchmark(
         args.datasets,
         args.methods,
@@ -183,7 +187,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
         n_models=args.n_models,
         epochs=args.epochs,
         protocols=args.protocol,
-        overrides={"*": parse_settings(args.set)},
+        overrides=overrides,
         device=args.device,
         data_root=args.data_root,
         out_dir=args.out_dir,
@@ -335,7 +339,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="*",
         default=[],
         metavar="KEY=VALUE",
-        help="parameters applied over the budget for every method, e.g. model__width=64",
+        help="parameters applied over the budget for every method (model__width=64) or for "
+        "one method (dm:strategy__batch_real=64)",
     )
     p.add_argument("--out-dir", default="benchmark_results", help="where results go")
     p.add_argument(

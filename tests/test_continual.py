@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from condensekit import CondensedEvaluator, DatasetCondenser
+from condensekit._cli_inputs import parse_method_settings
 from condensekit._validation import InvalidParameterError
 from condensekit.cli import main
 from condensekit.continual import ClassIncrementalBenchmark, ContinualResult
@@ -188,3 +189,15 @@ def test_the_continual_command_writes_table_json_and_plot(tmp_path, capsys):
     assert "| method |" in (tmp_path / "results.md").read_text()
     assert main(["continual", "--data", "digits", "--steps", "3", "--quiet"]) == 1
     assert "steps=3 must divide" in capsys.readouterr().err
+
+
+def test_set_takes_settings_for_one_method(tmp_path, capsys):
+    parsed = parse_method_settings(["max_iter=3", "dm:strategy__batch_real=8", "dm:max_iter=2"])
+    assert parsed == {"*": {"max_iter": 3}, "dm": {"strategy__batch_real": 8, "max_iter": 2}}
+    args = ["continual", "--data", "digits", "--methods", "random", "dm", "--steps", "2",
+            "--ipc", "1", "--orders", "1", "--n-models", "1", "--epochs", "1", "--quiet",
+            "--out-dir", str(tmp_path)]  # fmt: skip
+    # strategy__batch_real is no setting of random: given to dm only, the run works
+    assert main([*args, "--set", "dm:strategy__batch_real=8", "dm:max_iter=2"]) == 0
+    assert main([*args, "--set", "dc:max_iter=2"]) == 1
+    assert "--set names methods ['dc'] that --methods does not run" in capsys.readouterr().err

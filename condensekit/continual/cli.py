@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._cli_inputs import CLIError, load_data, parse_settings, positive_int
+from .._cli_inputs import CLIError, load_data, parse_method_settings, positive_int
 from ..benchmark import budget_settings, budgeted_datasets
 from ..evaluation import CondensedEvaluator
 from .benchmark import ClassIncrementalBenchmark
@@ -65,7 +65,8 @@ def add_parser(
         nargs="*",
         default=[],
         metavar="KEY=VALUE",
-        help="condenser parameters over the budget for every method, e.g. max_iter=100",
+        help="condenser parameters over the budget for every method (max_iter=100) or for one "
+        "method (dm:strategy__batch_real=64)",
     )
     p.add_argument("--out-dir", default="continual_results", help="where results go")
     common(p)
@@ -84,11 +85,15 @@ def run(args: argparse.Namespace) -> int:
             f"--budget {args.budget} is defined for {budgeted_datasets(budget)}; for other data "
             "use --budget default and --set"
         )
-    overrides = parse_settings(args.set)
+    overrides = parse_method_settings(args.set)
+    unknown = sorted(set(overrides) - {"*", *args.methods})
+    if unknown:
+        raise CLIError(f"--set names methods {unknown} that --methods does not run")
     methods = {
         m: {
             **({} if budget == "default" else budget_settings(budget, m, args.data, args.ipc)),
-            **overrides,
+            **overrides["*"],
+            **overrides.get(m, {}),
         }
         for m in args.methods
     }
