@@ -15,6 +15,12 @@ import numpy as np
 
 from .benchmark import DATASETS, load_dataset
 
+DATA_HELP = (
+    "a dataset known to the package (digits, mnist, cifar10) or an .npz file with arrays "
+    "X_train, y_train (and X_test, y_test), or X and y"
+)
+INPUT_SHAPE_HELP = "read rows of features as images of this shape, H,W or C,H,W (e.g. 8,8)"
+
 
 class CLIError(Exception):
     """An error to report as one line."""

@@ -1,4 +1,5 @@
-"""The ``condensekit`` console command: condense, evaluate, show, benchmark and continual.
+"""The ``condensekit`` console command: condense, evaluate, show, export,
+benchmark and continual.
 
 Examples
 --------
@@ -10,6 +11,7 @@ Examples
     condensekit benchmark --datasets digits --methods random herding dm --ipc 1 10 \\
         --out-dir results/
     condensekit continual --data mnist --methods random herding dm --steps 5 --ipc 10
+    condensekit export digits_dm.npz --format imagefolder -o digits_dm_pngs/
 
 Errors are one line on stderr and a non-zero exit status (2 for bad arguments, 1 otherwise).
 """
@@ -30,6 +32,8 @@ import numpy as np
 import torch.distributed as dist
 
 from ._cli_inputs import (
+    DATA_HELP,
+    INPUT_SHAPE_HELP,
     CLIError,
     check_writable,
     image_shape,
@@ -51,14 +55,10 @@ from .continual.cli import add_parser as add_continual_parser
 from .distributed import init_from_environment, is_main_process
 from .evaluation import CondensedEvaluator
 from .evaluation.protocols import PROTOCOLS
+from .export import add_parser as add_export_parser
 from .io import CondensedFileError, load_condensed
 from .methods import list_methods
 from .plotting import image_grid
-
-_DATA_HELP = (
-    "a dataset known to the package (digits, mnist, cifar10) or an .npz file with arrays "
-    "X_train, y_train (and X_test, y_test), or X and y"
-)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,9 +204,6 @@ def _protocol_names() -> list[str]:
     return ["default", "paper", *PROTOCOLS.names()]
 
 
-_INPUT_SHAPE_HELP = "read rows of features as images of this shape, H,W or C,H,W (e.g. 8,8)"
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``condensekit`` command."""
 
@@ -233,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "condense", help="condense a dataset and save the set (.npz)", description=_cmd_doc("c")
     )
-    p.add_argument("--data", required=True, help=_DATA_HELP)
+    p.add_argument("--data", required=True, help=DATA_HELP)
     p.add_argument("--method", default="dm", choices=methods, help="method (default: dm)")
     p.add_argument("--ipc", type=positive_int, default=10, help="samples per class (10)")
     p.add_argument(
@@ -259,7 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--input-shape",
         type=image_shape,
         default=None,
-        help=_INPUT_SHAPE_HELP + "; the fit then uses an image network",
+        help=INPUT_SHAPE_HELP + "; the fit then uses an image network",
     )
     common(p)
     p.set_defaults(run=_cmd_condense)
@@ -271,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("set_file", metavar="SET.npz", help="a set written by condense")
     p.add_argument(
-        "--test", required=True, help=_DATA_HELP.replace("X_train, y_train", "X_test, y_test")
+        "--test", required=True, help=DATA_HELP.replace("X_train, y_train", "X_test, y_test")
     )
     p.add_argument("--n-models", type=positive_int, default=5, help="networks trained (5)")
     p.add_argument(
@@ -306,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", required=True, help="the PNG file to write")
     p.add_argument("--per-class", type=positive_int, default=None, help="images per row")
     p.add_argument("--zoom", type=positive_int, default=None, help="integer upscaling")
-    p.add_argument("--input-shape", type=image_shape, default=None, help=_INPUT_SHAPE_HELP)
+    p.add_argument("--input-shape", type=image_shape, default=None, help=INPUT_SHAPE_HELP)
     p.set_defaults(run=_cmd_show)
 
     p = sub.add_parser(
@@ -350,7 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common(p)
     p.set_defaults(run=_cmd_benchmark)
-    add_continual_parser(sub, common, methods, _protocol_names(), _DATA_HELP)
+    add_continual_parser(sub, common, methods, _protocol_names(), DATA_HELP)
+    add_export_parser(sub)
     return parser
 
 
