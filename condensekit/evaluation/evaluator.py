@@ -34,6 +34,7 @@ from ..augment import AUGMENTATIONS, build_augment
 from ..base import RoutedParamsMixin
 from ..data.adapters import InputLayout, as_numeric_array
 from ..models import resolve_model_name
+from .compare import Comparison, compare
 from .inputs import condensed_parts
 from .networks import train_and_test
 from .protocols import PROTOCOLS, resolve_protocol
@@ -354,6 +355,27 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         )
         logger.info("CondensedEvaluator: %s", result)
         return result
+
+    def compare(
+        self,
+        condensed: Any,
+        X_train: Any,
+        y_train: Any,
+        X_test: Any,
+        y_test: Any,
+        *,
+        full: bool = False,
+        random_state: int | None = 0,
+    ) -> Comparison:
+        """DD-Ranking-style scores: the set beside a random real subset of ``X_train`` with as
+        many samples of every class (drawn by ``random_state``), both scored by this evaluator
+        under the protocol it resolves for the set; with ``full``, networks trained on all of
+        ``X_train`` too (as costly as training on the whole data ``n_models`` times). Returns a
+        :class:`~condensekit.evaluation.compare.Comparison` (``improvement_over_random``,
+        ``gap_to_full``)."""
+        return compare(
+            self, condensed, X_train, y_train, X_test, y_test, full=full, random_state=random_state
+        )
 
     def __call__(self, estimator: Any, X_test: Any, y_test: Any) -> float:
         """Scorer interface: mean test accuracy in ``[0, 1]``."""
