@@ -195,7 +195,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
         verbose=0 if args.quiet else 1,
     )
     print(markdown_table(rows))
-    print(f"wrote {args.out_dir}/results.json, results.md and accuracy_<dataset>.svg")
+    print(f"wrote {Path(args.out_dir) / 'results.json'}, results.md and accuracy_<dataset>.svg")
     return 0
 
 
@@ -223,8 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument(
                 "--data-root",
                 default=None,
-                help="folder with MNIST and the CIFAR-10 subset (default: $CONDENSEKIT_DATA "
-                "or ../shared/data)",
+                help="folder with MNIST and the CIFAR-10 subset (default: $CONDENSEKIT_DATA, "
+                "else ~/condensekit_data or shared/data beside the checkout)",
             )
 
     p = sub.add_parser(

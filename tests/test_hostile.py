@@ -16,6 +16,7 @@ from condensekit import DatasetCondenser, load_condensed
 from condensekit import io as condensed_io
 from condensekit._validation import InvalidParameterError
 from condensekit.cli import main
+from condensekit.data.datasets import data_home
 from condensekit.io import CondensedFileError
 
 TINY = {"ipc": 1, "random_state": 0, "verbose": 0, "model__width": 8}
@@ -182,3 +183,16 @@ def test_bad_settings_on_the_command_line_are_named(tmp_path, capsys):
     assert "model__width='abc'" in capsys.readouterr().err
     assert main([*common, "--quiet", "--set", "strategy__lr_syn=1e12", "model__width=8"]) == 1
     assert "ran away" in capsys.readouterr().err
+
+
+def test_the_data_folder_is_found_from_anywhere_and_a_missing_one_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the working directory plays no part with these
+    with pytest.raises(FileNotFoundError, match=r"given by root= \(--data-root on the command"):
+        data_home(tmp_path / "missing")
+    monkeypatch.setenv("CONDENSEKIT_DATA", str(tmp_path / "gone"))
+    with pytest.raises(FileNotFoundError, match=r"given by \$CONDENSEKIT_DATA"):
+        data_home()
+    monkeypatch.delenv("CONDENSEKIT_DATA")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    (tmp_path / "condensekit_data").mkdir()
+    assert data_home() == tmp_path / "condensekit_data"

@@ -119,5 +119,5 @@ def run(args: argparse.Namespace) -> int:
     (out / "results.md").write_text(table + "\n", encoding="utf-8")
     result.plot(f"{args.data}: {args.steps} steps, ipc {args.ipc}").save(out / "accuracy.svg")
     print(table)
-    print(f"wrote {out}/cells.json, results.md and accuracy.svg")
+    print(f"wrote {out / 'cells.json'}, results.md and accuracy.svg")
     return 0

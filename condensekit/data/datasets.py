@@ -25,20 +25,35 @@ _MNIST_FILES = {
 def data_home(root: str | os.PathLike | None = None) -> Path:
     """Folder holding the real datasets.
 
-    ``root`` if given, else the ``CONDENSEKIT_DATA`` environment variable, else ``../shared/data``
-    relative to the working directory.
+    ``root`` if given, else the ``CONDENSEKIT_DATA`` environment variable; else the first
+    folder that exists of ``~/condensekit_data``, ``shared/data`` beside a development checkout
+    of condensekit (``<checkout>/../shared/data``) and ``../shared/data`` from the working
+    directory. Nothing is ever downloaded.
 
     Raises
     ------
     FileNotFoundError
-        If the folder does not exist.
+        If the folder given (or none of the defaults) exists; the message lists where it looked.
     """
-    path = Path(root if root is not None else os.environ.get(_ENV, "../shared/data")).expanduser()
-    if not path.is_dir():
-        raise FileNotFoundError(
-            f"Data folder {str(path)!r} does not exist; pass root=... or set ${_ENV}."
-        )
-    return path
+    given = root if root is not None else os.environ.get(_ENV)
+    if given is not None:
+        path = Path(given).expanduser()
+        if not path.is_dir():
+            how = "root= (--data-root on the command line)" if root is not None else f"${_ENV}"
+            raise FileNotFoundError(f"Data folder {str(path)!r}, given by {how}, does not exist.")
+        return path
+    candidates = [
+        Path("~/condensekit_data").expanduser(),
+        Path(__file__).resolve().parents[2] / ".." / "shared" / "data",
+        Path("..") / "shared" / "data",
+    ]
+    for path in candidates:
+        if path.is_dir():
+            return path
+    raise FileNotFoundError(
+        "No data folder: pass root= (--data-root on the command line) or set $"
+        f"{_ENV}; looked in {[str(p) for p in candidates]}."
+    )
 
 
 def load_digits_split(
