@@ -61,3 +61,23 @@ def test_one_protocol_scores_the_set_its_subset_and_the_full_data(
     # the full data are scored under it too
     assert used == [resolved] * 3
     assert comparison.random.protocol == resolved and comparison.gap_to_full == 0.0
+
+
+def test_soft_labels_train_on_a_teachers_softened_logits(digits):
+    X, X_test, y, y_test = digits
+    cond = DatasetCondenser("random", ipc=5, random_state=0, verbose=0).fit(X, y)
+    ev = CondensedEvaluator(**FAST)
+    hard = ev.evaluate(cond, X_test, y_test)
+    onehot = np.eye(10)[np.searchsorted(cond.classes_, cond.y_syn_)]
+    # a teacher as sure as the labels gives the hard-label networks, bit for bit
+    sure = ev.evaluate(cond, X_test, y_test, soft_labels=1e4 * onehot)
+    assert sure.labels == "soft" and hard.labels == "hard" and "soft labels" in str(sure)
+    assert sure.accuracies == hard.accuracies
+    flat = ev.evaluate(cond, X_test, y_test, soft_labels=np.zeros((50, 10)))
+    assert flat.accuracies != hard.accuracies  # uniform targets teach nothing of the classes
+    with pytest.raises(ValueError, match=r"one row of 10 logits per condensed sample, shape"):
+        ev.evaluate(cond, X_test, y_test, soft_labels=np.zeros((49, 10)))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        ev.evaluate(cond, X_test, y_test, soft_labels=np.full((50, 10), np.nan))
+    with pytest.raises(ValueError, match="temperature"):
+        ev.evaluate(cond, X_test, y_test, soft_labels=onehot, temperature=0)

@@ -35,7 +35,7 @@ from ..base import RoutedParamsMixin
 from ..data.adapters import InputLayout, as_numeric_array
 from ..models import resolve_model_name
 from .compare import Comparison, compare
-from .inputs import condensed_parts
+from .inputs import condensed_parts, soft_targets
 from .networks import train_and_test
 from .protocols import PROTOCOLS, resolve_protocol
 from .results import EvaluationResult
@@ -198,6 +198,8 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
         *,
         input_shape: tuple[int, ...] | None = None,
         n_per_class: int | None = None,
+        soft_labels: Any = None,
+        temperature: float = 1.0,
     ) -> EvaluationResult:
         """Train ``n_models`` fresh networks on the condensed set and test them.
 
@@ -220,6 +222,13 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
             (:class:`~condensekit.CondensedSet`), or the ``n_per_class`` highest-ranked
             samples of every class of a fitted selection (the set a fit with that ``ipc``
             keeps), normalised like its set.
+        soft_labels : array-like of shape (n_samples, n_classes), optional
+            A teacher's logits on the condensed samples (in ``classes`` order): the networks
+            train on ``softmax(logits / temperature)`` instead of the labels, as DD-Ranking's
+            soft-label protocol does. Another protocol than the papers': the result says
+            ``labels="soft"``.
+        temperature : float, default=1.0
+            Softening of ``soft_labels``.
 
         Returns
         -------
@@ -242,6 +251,10 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
             layout.to_internal(as_numeric_array(X_syn, "X_syn"), "X_syn")
         )
         y_train = self._encode(y_syn, classes)
+        if soft_labels is not None:
+            if n_per_class is not None:
+                raise ValueError("soft_labels are logits on the set; n_per_class draws another.")
+            y_train = soft_targets(soft_labels, len(y_train), len(classes), temperature)
         X_eval = normalizer.normalize(
             layout.to_internal(as_numeric_array(X_test, "X_test"), "X_test")
         )
@@ -352,6 +365,7 @@ class CondensedEvaluator(RoutedParamsMixin, BaseEstimator):
             model_name,
             "default" if protocol is None else protocol.name,
             _augment_name(augment, self.augment),
+            "soft" if y_train.dim() == 2 else "hard",
         )
         logger.info("CondensedEvaluator: %s", result)
         return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -76,3 +77,19 @@ def condensed_parts(
         "or a pair "
         f"(X_syn, y_syn); got {type(condensed).__name__}."
     )
+
+
+def soft_targets(soft_labels: Any, n_samples: int, n_classes: int, temperature: float) -> Any:
+    """A teacher's logits ``(n_samples, n_classes)`` on the set as training targets: the
+    softmax of ``logits / temperature`` (float32), checked; ValueError otherwise."""
+    logits = torch.as_tensor(np.asarray(soft_labels, dtype=np.float32))
+    if logits.shape != (n_samples, n_classes):
+        raise ValueError(
+            f"soft_labels must hold one row of {n_classes} logits per condensed sample, shape "
+            f"({n_samples}, {n_classes}); got {tuple(logits.shape)}."
+        )
+    if not torch.isfinite(logits).all():
+        raise ValueError("soft_labels contains NaN or infinite logits.")
+    if not (isinstance(temperature, (int, float)) and 0 < temperature < float("inf")):
+        raise ValueError(f"temperature must be a positive finite number; got {temperature!r}.")
+    return torch.softmax(logits / float(temperature), dim=1)

@@ -27,6 +27,9 @@ class EvaluationResult:
         (``"plain"``, ``"dc"``, ``"dsa"``; ``"paper"`` resolves to one of them).
     augment : str or None
         Augmentation used while training (a registered name, a class name, or None).
+    labels : str
+        ``"hard"`` (the set's labels, the papers' protocol) or ``"soft"`` (a teacher's
+        softened logits: another protocol, not comparable with hard-label scores).
     """
 
     mean: float
@@ -38,6 +41,7 @@ class EvaluationResult:
     model: str = ""
     protocol: str = "default"
     augment: str | None = None
+    labels: str = "hard"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-Python dict (JSON-serialisable)."""
@@ -45,6 +49,7 @@ class EvaluationResult:
 
     def __str__(self) -> str:
         protocol = "" if self.protocol == "default" else f", protocol {self.protocol}"
+        protocol += ", soft labels" if self.labels == "soft" else ""
         return (
             f"accuracy {100 * self.mean:.2f} ± {100 * self.std:.2f} % over {self.n_models} "
             f"{self.model} networks ({self.epochs} epochs{protocol}, {self.time:.1f} s)"
