@@ -73,6 +73,17 @@ def parse_settings(items: Sequence[str]) -> dict[str, Any]:
     return settings
 
 
+def add_set_option(parser: argparse.ArgumentParser, per_method: bool) -> None:
+    """The ``--set KEY=VALUE ...`` option (``method:KEY=VALUE`` too when ``per_method``)."""
+    help_text = "extra condenser parameters, e.g. strategy__lr_syn=0.5 model__width=64"
+    if per_method:
+        help_text = (
+            "condenser parameters over the budget for every method (model__width=64) or for "
+            "one method (dm:strategy__batch_real=64)"
+        )
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help=help_text)
+
+
 def parse_method_settings(items: Sequence[str]) -> dict[str, dict[str, Any]]:
     """``key=value`` pairs for every method (under ``"*"``) and ``method:key=value`` pairs for
     one method (under its name), as :func:`parse_settings` reads them."""

@@ -35,6 +35,7 @@ from ._cli_inputs import (
     DATA_HELP,
     INPUT_SHAPE_HELP,
     CLIError,
+    add_set_option,
     check_writable,
     image_shape,
     load_data,
@@ -243,13 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-iter", type=positive_int, default=None, help="outer iterations")
     p.add_argument("--seed", type=int, default=0, help="random_state (0)")
-    p.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra condenser parameters, e.g. strategy__lr_syn=0.5 model__width=64",
-    )
+    add_set_option(p, per_method=False)
     p.add_argument("--output", "-o", required=True, help="the .npz file to write")
     p.add_argument("--grid", default=None, help="also write the image grid to this PNG")
     p.add_argument(
@@ -331,14 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="score every cell under each of these protocols; under 'paper' each selection is "
         "scored under the paper protocol of every synthesis method of the grid",
     )
-    p.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="KEY=VALUE",
-        help="parameters applied over the budget for every method (model__width=64) or for "
-        "one method (dm:strategy__batch_real=64)",
-    )
+    add_set_option(p, per_method=True)
     p.add_argument("--out-dir", default="benchmark_results", help="where results go")
     p.add_argument(
         "--no-resume",

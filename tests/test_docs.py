@@ -9,8 +9,11 @@ does not have (``../shared/data``) is skipped with the reason.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,16 +55,38 @@ def shrink(code: str) -> str:
     return code
 
 
+#: Runs the blocks of one document in order, in one namespace, in a fresh interpreter (so a
+#: block that registers a method or changes a setting touches no other test).
+RUNNER = """
+import json, sys
+document, blocks = json.load(open(sys.argv[1]))
+namespace = {"__name__": "__main__"}
+for line, code in blocks:
+    try:
+        exec(compile(code, f"{document}:{line}", "exec"), namespace)
+    except Exception as exc:
+        print(f"{document}, block at line {line}: {exc!r}", file=sys.stderr)
+        raise
+"""
+
+
 @pytest.mark.parametrize("document", DOCUMENTS)
-def test_every_block_runs_as_pasted(document, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # files the blocks write land here
+def test_every_block_runs_as_pasted(document, tmp_path):
+    runnable = [
+        (line, shrink(code))
+        for line, code in blocks(document)
+        if NOT_RUN not in code.split("\n", 2)[0]
+    ]
+    (tmp_path / "blocks.json").write_text(json.dumps([document, runnable]), encoding="utf-8")
+    (tmp_path / "run_blocks.py").write_text(RUNNER, encoding="utf-8")
     default = str((ROOT / ".." / "shared" / "data").resolve())
-    monkeypatch.setenv("CONDENSEKIT_DATA", os.environ.get("CONDENSEKIT_DATA", default))
-    namespace: dict = {"__name__": "__docs__"}
-    for line, code in blocks(document):
-        if NOT_RUN in code.split("\n", 2)[0]:
-            continue
-        try:
-            exec(compile(shrink(code), f"{document}:{line}", "exec"), namespace)
-        except Exception as exc:
-            raise AssertionError(f"{document}, block at line {line}: {exc!r}") from exc
+    env = {**os.environ, "CONDENSEKIT_DATA": os.environ.get("CONDENSEKIT_DATA", default)}
+    done = subprocess.run(
+        [sys.executable, "run_blocks.py", "blocks.json"],
+        cwd=tmp_path,  # the files the blocks write land here
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]

@@ -7,7 +7,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .._cli_inputs import CLIError, load_data, parse_method_settings, positive_int
+from .._cli_inputs import (
+    CLIError,
+    add_set_option,
+    load_data,
+    parse_method_settings,
+    positive_int,
+)
 from ..benchmark import budget_settings, budgeted_datasets
 from ..evaluation import CondensedEvaluator
 from .benchmark import ClassIncrementalBenchmark
@@ -60,14 +66,7 @@ def add_parser(
         choices=list(protocols),
         help="how the memory is scored (the papers train on it with dsa, 1000 epochs)",
     )
-    p.add_argument(
-        "--set",
-        nargs="*",
-        default=[],
-        metavar="KEY=VALUE",
-        help="condenser parameters over the budget for every method (max_iter=100) or for one "
-        "method (dm:strategy__batch_real=64)",
-    )
+    add_set_option(p, per_method=True)
     p.add_argument("--out-dir", default="continual_results", help="where results go")
     common(p)
     p.set_defaults(run=run)
