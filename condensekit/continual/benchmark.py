@@ -286,7 +286,7 @@ class ClassIncrementalBenchmark(BaseEstimator):
             "evaluator": eval_fp,
         }
         data_fp = repr((len(y), _plain(classes), np.unique(y, return_counts=True)[1].tolist()))
-        normalizer: list[Normalizer] = []  # of the whole training data, once the layout is known
+        normalizer: Normalizer | None = None  # of the whole training data, from a set's layout
         cells = []
         bar = tqdm(
             total=len(factories) * len(orders) * self.steps,
@@ -314,11 +314,11 @@ class ClassIncrementalBenchmark(BaseEstimator):
                         if folder is not None:
                             save_condensed(folder / name, est)
                     memory.append(part)
-                    if not normalizer:
+                    if normalizer is None:
                         layout = part.input_layout
-                        normalizer.append(Normalizer.fit(layout.to_internal(as_numeric_array(X))))
+                        normalizer = Normalizer.fit(layout.to_internal(as_numeric_array(X)))
                     cell = self._score(
-                        memory, classes, normalizer[0], order[: (step + 1) * per_step],
+                        memory, classes, normalizer, order[: (step + 1) * per_step],
                         X_test, y_test, evaluator, derived_seed(seed, 1),
                         prior if prior.get("eval_fingerprint") == eval_fp else None,
                     )  # fmt: skip

@@ -81,9 +81,10 @@ def compare(
     ``full``) the whole of ``X_train``, all with ``evaluator`` under the protocol it resolves for
     the set; see :meth:`CondensedEvaluator.compare`."""
     result = evaluator.evaluate(condensed, X_test, y_test)
-    same = evaluator if result.protocol == "default" else clone(evaluator)
-    if same is not evaluator:  # the set's resolved protocol ("paper" -> "dsa", say), by name
-        same.set_params(protocol=result.protocol)
+    # the set's resolved protocol ("paper" -> "dsa", say), by name, for the subset and full data
+    same = evaluator
+    if result.protocol != "default":
+        same = clone(evaluator).set_params(protocol=result.protocol)
     _, y_syn, *_ = condensed_parts(condensed, X_test, None)
     labels, counts = np.unique(np.asarray(y_syn), return_counts=True)
     subset = DatasetCondenser(
